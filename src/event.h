@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * One Windows event as received: its raw XML (kept exactly) and the parsed
+ * System fields and EventData by name. event_parse() never fails on bad XML:
+ * the event is then flagged malformed and keeps its raw text, so a batch with
+ * one broken event can still be acknowledged without losing anything.
+ */
+#ifndef CD_EVENT_H
+#define CD_EVENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/** One EventData/Data (or UserData leaf) value. Unnamed Data elements get
+ * the name "Data" followed by their 1-based position ("Data1"). */
+struct event_field {
+	char	*name;
+	char	*value;
+};
+
+struct event {
+	char	*raw;		/**< the event XML, UTF-8, as received */
+	size_t	 raw_len;
+	bool	 malformed;	/**< XML did not parse; only raw is reliable */
+	char	*error;		/**< why, when malformed (else NULL) */
+
+	char	*provider;	/**< System/Provider/@Name */
+	char	*provider_guid;	/**< System/Provider/@Guid, with braces, or NULL */
+	uint32_t event_id;	/**< System/EventID */
+	bool	 has_event_id;
+	uint32_t version;	/**< System/Version (0 when absent) */
+	uint32_t level;
+	uint32_t task;
+	uint32_t opcode;
+	char	*keywords;	/**< System/Keywords text ("0x8000000000000000") or NULL */
+	char	*time_created;	/**< System/TimeCreated/@SystemTime as written, or NULL */
+	int64_t	 time_created_ms; /**< the same in ms since the epoch (0 when absent/bad) */
+	uint64_t record_id;	/**< System/EventRecordID */
+	bool	 has_record_id;
+	uint32_t process_id;	/**< System/Execution/@ProcessID */
+	uint32_t thread_id;
+	char	*channel;	/**< System/Channel, or NULL */
+	char	*computer;	/**< System/Computer as written, or NULL */
+	char	*user_sid;	/**< System/Security/@UserID, or NULL */
+
+	struct event_field *data; /**< EventData (or UserData) fields in order */
+	size_t	 ndata;
+
+	char	*rule_name;	/**< filled by the rule engine, NULL until then */
+};
+
+/**
+ * Parse one event's XML (UTF-8). Returns CD_EOK and a new event in *out
+ * (also when the XML is malformed: see ev->malformed), or -ENOMEM.
+ * The caller owns *out and frees it with event_free(). Thread-safe.
+ */
+int event_parse(const char *xml, size_t len, struct event **out);
+
+/** The value of the EventData field with this name, or NULL. Borrowed. */
+const char *event_data(const struct event *ev, const char *name);
+
+/** Free an event; NULL is a no-op. */
+void event_free(struct event *ev);
+
+#endif

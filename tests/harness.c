@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <check.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+char *
+harness_mkdtemp(void)
+{
+	const char *base = getenv("TMPDIR");
+	char *path;
+
+	if (base == NULL)
+		base = "/tmp";
+	if (asprintf(&path, "%s/cd-test-XXXXXX", base) < 0)
+		ck_abort_msg("asprintf");
+	if (mkdtemp(path) == NULL)
+		ck_abort_msg("mkdtemp %s", path);
+	return path;
+}
+
+static int
+harness_rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb; (void)flag; (void)ftw;
+	return remove(path);
+}
+
+void
+harness_rmdir_rf(const char *path)
+{
+	if (path != NULL)
+		nftw(path, harness_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+const char *
+harness_data_path(const char *rel)
+{
+	static char path[4096];
+	const char *top = getenv("top_srcdir");
+
+	snprintf(path, sizeof(path), "%s/tests/data/%s", top ? top : ".", rel);
+	return path;
+}
+
+char *
+harness_read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *data = NULL;
+	size_t n = 0, cap = 0;
+
+	if (f == NULL)
+		return NULL;
+	for (;;) {
+		if (n + 4096 + 1 > cap) {
+			cap = cap ? cap * 2 : 65536;
+			data = realloc(data, cap);
+			ck_assert_ptr_nonnull(data);
+		}
+		size_t r = fread(data + n, 1, cap - n - 1, f);
+		if (r == 0)
+			break;
+		n += r;
+	}
+	fclose(f);
+	if (data == NULL)
+		data = calloc(1, 1);
+	data[n] = '\0';
+	if (len != NULL)
+		*len = n;
+	return data;
+}
+
+char *
+harness_read_data(const char *rel, size_t *len)
+{
+	char *d = harness_read_file(harness_data_path(rel), len);
+
+	ck_assert_msg(d != NULL, "missing test data %s", harness_data_path(rel));
+	return d;
+}
