@@ -1,0 +1,284 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <strings.h>
+
+#include "buf.h"
+#include "err.h"
+#include "utf16.h"
+
+#define UTF16_REPLACEMENT	0xfffdu
+
+/* Output sink with a per-call byte limit. */
+struct utf16_sink {
+	struct buf	*out;
+	size_t		 max;	/* 0: unlimited */
+	size_t		 n;	/* bytes appended by this call */
+};
+
+static bool	utf16_xml_char(uint32_t);
+static int	utf16_put_utf8(struct utf16_sink *, uint32_t);
+static size_t	utf16_decode_utf8(const uint8_t *, size_t, uint32_t *);
+static bool	utf16_label_is(const char *, const char *);
+
+/* XML 1.0 (fifth edition) production [2] Char. */
+static bool
+utf16_xml_char(uint32_t c)
+{
+	if (c == 0x9 || c == 0xa || c == 0xd)
+		return true;
+	if (c >= 0x20 && c <= 0xd7ff)
+		return true;
+	if (c >= 0xe000 && c <= 0xfffd)
+		return true;
+	return c >= 0x10000 && c <= 0x10ffff;
+}
+
+static int
+utf16_put_utf8(struct utf16_sink *s, uint32_t c)
+{
+	uint8_t b[4];
+	size_t n;
+
+	if (!utf16_xml_char(c))
+		c = UTF16_REPLACEMENT;
+	if (c < 0x80) {
+		b[0] = (uint8_t)c;
+		n = 1;
+	} else if (c < 0x800) {
+		b[0] = (uint8_t)(0xc0 | c >> 6);
+		b[1] = (uint8_t)(0x80 | (c & 0x3f));
+		n = 2;
+	} else if (c < 0x10000) {
+		b[0] = (uint8_t)(0xe0 | c >> 12);
+		b[1] = (uint8_t)(0x80 | ((c >> 6) & 0x3f));
+		b[2] = (uint8_t)(0x80 | (c & 0x3f));
+		n = 3;
+	} else {
+		b[0] = (uint8_t)(0xf0 | c >> 18);
+		b[1] = (uint8_t)(0x80 | ((c >> 12) & 0x3f));
+		b[2] = (uint8_t)(0x80 | ((c >> 6) & 0x3f));
+		b[3] = (uint8_t)(0x80 | (c & 0x3f));
+		n = 4;
+	}
+	if (s->max != 0 && n > s->max - s->n)
+		return CD_ETOOBIG;
+	s->n += n;
+	return buf_append(s->out, b, n);
+}
+
+/*
+ * Decode one UTF-8 sequence strictly (RFC 3629 table of well-formed byte
+ * sequences). Returns the bytes consumed (at least 1); *c is the code
+ * point, or U+FFFD for an invalid maximal subpart of that length.
+ */
+static size_t
+utf16_decode_utf8(const uint8_t *p, size_t n, uint32_t *c)
+{
+	uint8_t b0 = p[0], lo = 0x80, hi = 0xbf;
+	size_t need;
+	uint32_t v;
+
+	if (b0 < 0x80) {
+		*c = b0;
+		return 1;
+	}
+	if (b0 >= 0xc2 && b0 <= 0xdf) {
+		need = 1;
+		v = b0 & 0x1f;
+	} else if (b0 >= 0xe0 && b0 <= 0xef) {
+		need = 2;
+		v = b0 & 0x0f;
+		if (b0 == 0xe0)
+			lo = 0xa0;
+		else if (b0 == 0xed)
+			hi = 0x9f;	/* no encoded surrogates */
+	} else if (b0 >= 0xf0 && b0 <= 0xf4) {
+		need = 3;
+		v = b0 & 0x07;
+		if (b0 == 0xf0)
+			lo = 0x90;
+		else if (b0 == 0xf4)
+			hi = 0x8f;
+	} else {
+		*c = UTF16_REPLACEMENT;
+		return 1;
+	}
+	for (size_t i = 1; i <= need; i++) {
+		if (i >= n || p[i] < lo || p[i] > hi) {
+			*c = UTF16_REPLACEMENT;
+			return i;
+		}
+		v = v << 6 | (p[i] & 0x3f);
+		lo = 0x80;
+		hi = 0xbf;
+	}
+	*c = v;
+	return need + 1;
+}
+
+/* Compare a charset label, ignoring case, spaces and quotes. */
+static bool
+utf16_label_is(const char *label, const char *want)
+{
+	char tmp[32];
+	size_t n = 0;
+
+	for (const char *p = label; *p != '\0' && n < sizeof(tmp) - 1; p++)
+		if (*p != '"' && *p != '\'' && !isspace((unsigned char)*p))
+			tmp[n++] = *p;
+	tmp[n] = '\0';
+	return strcasecmp(tmp, want) == 0;
+}
+
+enum utf16_encoding
+utf16_detect(const uint8_t *in, size_t len, const char *charset_label,
+    size_t *bom_len)
+{
+	*bom_len = 0;
+	if (len >= 2 && in[0] == 0xff && in[1] == 0xfe) {
+		*bom_len = 2;
+		return UTF16_ENC_UTF16LE;
+	}
+	if (len >= 2 && in[0] == 0xfe && in[1] == 0xff) {
+		*bom_len = 2;
+		return UTF16_ENC_UTF16BE;
+	}
+	if (len >= 3 && in[0] == 0xef && in[1] == 0xbb && in[2] == 0xbf) {
+		*bom_len = 3;
+		return UTF16_ENC_UTF8;
+	}
+	if (len >= 2 && in[0] == '<' && in[1] == 0)
+		return UTF16_ENC_UTF16LE;
+	if (len >= 2 && in[0] == 0 && in[1] == '<')
+		return UTF16_ENC_UTF16BE;
+	if (len >= 2 && in[0] == '<')
+		return UTF16_ENC_UTF8;
+	if (charset_label != NULL) {
+		if (utf16_label_is(charset_label, "UTF-16BE"))
+			return UTF16_ENC_UTF16BE;
+		/* Windows never sent big-endian without a BOM. */
+		if (utf16_label_is(charset_label, "UTF-16") ||
+		    utf16_label_is(charset_label, "UTF-16LE"))
+			return UTF16_ENC_UTF16LE;
+	}
+	return UTF16_ENC_UTF8;
+}
+
+int
+utf16_sanitize_utf8(const uint8_t *in, size_t len, size_t max_out,
+    struct buf *out)
+{
+	struct utf16_sink s = { out, max_out, 0 };
+	size_t i = 0;
+	int rc;
+
+	if (len >= 3 && in[0] == 0xef && in[1] == 0xbb && in[2] == 0xbf) {
+		if (max_out != 0 && max_out < 3)
+			return CD_ETOOBIG;
+		if ((rc = buf_append(out, in, 3)) != CD_EOK)
+			return rc;
+		s.n = 3;
+		i = 3;
+	}
+	while (i < len) {
+		size_t start = i;
+		/* Copy runs of plain printable ASCII in one go. */
+		while (i < len && in[i] >= 0x20 && in[i] < 0x80)
+			i++;
+		if (i > start) {
+			if (max_out != 0 && i - start > max_out - s.n)
+				return CD_ETOOBIG;
+			if ((rc = buf_append(out, in + start, i - start)) !=
+			    CD_EOK)
+				return rc;
+			s.n += i - start;
+			continue;
+		}
+		uint32_t c;
+		i += utf16_decode_utf8(in + i, len - i, &c);
+		if ((rc = utf16_put_utf8(&s, c)) != CD_EOK)
+			return rc;
+	}
+	return CD_EOK;
+}
+
+int
+utf16_to_utf8(const uint8_t *in, size_t len, const char *charset_label,
+    size_t max_out, struct buf *out)
+{
+	struct utf16_sink s = { out, max_out, 0 };
+	size_t bom, i;
+	enum utf16_encoding enc;
+	int rc;
+
+	enc = utf16_detect(in, len, charset_label, &bom);
+	if (enc == UTF16_ENC_UTF8)
+		return utf16_sanitize_utf8(in + bom, len - bom, max_out, out);
+	bool be = enc == UTF16_ENC_UTF16BE;
+	/* UTF-8 is at most 1.5 times the UTF-16 size. */
+	if ((rc = buf_reserve(out, (len - bom) / 2 * 3 + 3)) == -ENOMEM)
+		return rc;
+	for (i = bom; i + 1 < len; i += 2) {
+		uint32_t u = be ? (uint32_t)in[i] << 8 | in[i + 1] :
+		    (uint32_t)in[i + 1] << 8 | in[i];
+		if (u >= 0xd800 && u <= 0xdbff && i + 3 < len) {
+			uint32_t l = be ? (uint32_t)in[i + 2] << 8 | in[i + 3] :
+			    (uint32_t)in[i + 3] << 8 | in[i + 2];
+			if (l >= 0xdc00 && l <= 0xdfff) {
+				u = 0x10000 + ((u - 0xd800) << 10) +
+				    (l - 0xdc00);
+				i += 2;
+			}
+		}
+		/* A surrogate still unpaired here is replaced by put. */
+		if ((rc = utf16_put_utf8(&s, u)) != CD_EOK)
+			return rc;
+	}
+	if (i < len && (rc = utf16_put_utf8(&s, UTF16_REPLACEMENT)) != CD_EOK)
+		return rc;
+	return CD_EOK;
+}
+
+int
+utf8_to_utf16le_bom(const char *in, size_t len, struct buf *out)
+{
+	const uint8_t *p = (const uint8_t *)in;
+	uint8_t b[4] = { 0xff, 0xfe, 0, 0 };
+	int rc;
+
+	/* An upper bound only: past the cap the appends below decide. */
+	if (len < SIZE_MAX / 2 - 2 &&
+	    (rc = buf_reserve(out, len * 2 + 2)) == -ENOMEM)
+		return rc;
+	if ((rc = buf_append(out, b, 2)) != CD_EOK)
+		return rc;
+	for (size_t i = 0; i < len;) {
+		uint32_t c;
+		size_t n;
+
+		i += utf16_decode_utf8(p + i, len - i, &c);
+		if (c < 0x10000) {
+			b[0] = (uint8_t)(c & 0xff);
+			b[1] = (uint8_t)(c >> 8);
+			n = 2;
+		} else {
+			uint32_t v = c - 0x10000;
+			uint32_t hi = 0xd800 | (v >> 10);
+			uint32_t lo = 0xdc00 | (v & 0x3ff);
+			b[0] = (uint8_t)(hi & 0xff);
+			b[1] = (uint8_t)(hi >> 8);
+			b[2] = (uint8_t)(lo & 0xff);
+			b[3] = (uint8_t)(lo >> 8);
+			n = 4;
+		}
+		if ((rc = buf_append(out, b, n)) != CD_EOK)
+			return rc;
+	}
+	return CD_EOK;
+}
