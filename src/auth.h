@@ -85,8 +85,9 @@ void auth_gss_ctx_free(struct auth_gss_ctx *ctx);
 
 /**
  * Decrypt a request body. content_type is the HTTP Content-Type value; the
- * body must be multipart/encrypted in WinRM's framing (see multipart.h) and
- * its protocol must match the scheme the context was established with.
+ * body must be multipart/encrypted in WinRM's framing (see multipart.h),
+ * with either protocol string (the context, not the label, does the
+ * crypto). Calls on one context must be serialised, in arrival order.
  * The plaintext is appended to plain (its cap applies: CD_ETOOBIG); *charset
  * gets the OriginalContent charset label ("UTF-16", possibly "" when absent;
  * caller frees; the byte-order mark should win over it); *form records the
