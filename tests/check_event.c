@@ -1,0 +1,340 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "event.h"
+#include "harness.h"
+
+static struct event *
+parse_file(const char *rel)
+{
+	size_t len;
+	char *x = harness_read_data(rel, &len);
+	struct event *ev = NULL;
+
+	ck_assert_int_eq(event_parse(x, len, &ev), CD_EOK);
+	ck_assert_ptr_nonnull(ev);
+	/* The raw text is always kept byte for byte. */
+	ck_assert_uint_eq(ev->raw_len, len);
+	ck_assert_mem_eq(ev->raw, x, len);
+	free(x);
+	return ev;
+}
+
+static struct event *
+parse_str(const char *x)
+{
+	struct event *ev = NULL;
+
+	ck_assert_int_eq(event_parse(x, strlen(x), &ev), CD_EOK);
+	ck_assert_ptr_nonnull(ev);
+	return ev;
+}
+
+/* Values read off each file by hand (and its .openwec-*.json where given). */
+static const struct {
+	const char *file;
+	uint32_t eid;
+	uint64_t rid;		/* 0: no EventRecordID */
+	const char *computer;
+	const char *channel;
+} files[] = {
+	{ "1003-win10-7603.xml", 1003, 7603, "win10.windomain.local", "Application" },
+	{ "1003-wks10001-403.xml", 1003, 403, "WKS10001", "Application" },
+	{ "1100-win10-114371.xml", 1100, 114371, "win10.windomain.local", "Security" },
+	{ "111-win10-norecordid.xml", 111, 0, "win10.windomain.local", NULL },
+	{ "142-win10-149161.xml", 142, 149161, "win10.windomain.local", "Microsoft-Windows-WinRM/Operational" },
+	{ "161-win10-149160.xml", 161, 149160, "win10.windomain.local", "Microsoft-Windows-WinRM/Operational" },
+	{ "161-win10-149166.xml", 161, 149166, "win10.windomain.local", "Microsoft-Windows-WinRM/Operational" },
+	{ "208-win10-149162.xml", 208, 149162, "win10.windomain.local", "Microsoft-Windows-WinRM/Operational" },
+	{ "328-wks10001-20.xml", 328, 20, "WKS10001", "Microsoft-Windows-AppXDeployment/Operational" },
+	{ "4624-win10-72207.xml", 4624, 72207, "win10.windomain.local", "Security" },
+	{ "4624-wks10001-1446.xml", 4624, 1446, "WKS10001", "Security" },
+	{ "4625-wks10001-1444.xml", 4625, 1444, "WKS10001", "Security" },
+	{ "4688-win10-114689.xml", 4688, 114689, "win10.windomain.local", "Security" },
+	{ "4688-win10-72206.xml", 4688, 72206, "win10.windomain.local", "Security" },
+	{ "4689-win10-94071.xml", 4689, 94071, "win10.windomain.local", "Security" },
+	{ "5719-win10-9466.xml", 5719, 9466, "win10.windomain.local", "System" },
+	{ "6013-win10-9427.xml", 6013, 9427, "win10.windomain.local", "System" },
+	{ "8002-wks10001-4974.xml", 8002, 4974, "WKS10001", "Microsoft-Windows-Store/Operational" },
+	{ "8198-wks10001-405.xml", 8198, 405, "WKS10001", "Application" },
+};
+
+START_TEST(test_all_files)
+{
+	char rel[128];
+
+	snprintf(rel, sizeof(rel), "wef/events/%s", files[_i].file);
+	struct event *ev = parse_file(rel);
+	ck_assert_msg(!ev->malformed, "%s: %s", rel, ev->error);
+	ck_assert_ptr_null(ev->error);
+	ck_assert(ev->has_event_id);
+	ck_assert_uint_eq(ev->event_id, files[_i].eid);
+	ck_assert_int_eq(ev->has_record_id, files[_i].rid != 0);
+	ck_assert_uint_eq(ev->record_id, files[_i].rid);
+	ck_assert_str_eq(ev->computer, files[_i].computer);
+	if (files[_i].channel == NULL)
+		ck_assert_ptr_null(ev->channel);
+	else
+		ck_assert_str_eq(ev->channel, files[_i].channel);
+	ck_assert_ptr_nonnull(ev->provider);
+	ck_assert_ptr_nonnull(ev->time_created);
+	ck_assert_int_gt(ev->time_created_ms, 1600000000000LL);
+	event_free(ev);
+}
+END_TEST
+
+START_TEST(test_system_fields)
+{
+	struct event *ev = parse_file("wef/events/4688-win10-114689.xml");
+
+	ck_assert_str_eq(ev->provider, "Microsoft-Windows-Security-Auditing");
+	ck_assert_str_eq(ev->provider_guid,
+	    "{54849625-5478-4994-a5ba-3e3b0328c30d}");
+	ck_assert_uint_eq(ev->version, 2);
+	ck_assert_uint_eq(ev->level, 0);
+	ck_assert_uint_eq(ev->task, 13312);
+	ck_assert_uint_eq(ev->opcode, 0);
+	ck_assert_str_eq(ev->keywords, "0x8020000000000000");
+	ck_assert_str_eq(ev->time_created, "2022-12-14T16:06:51.0643605Z");
+	ck_assert_int_eq(ev->time_created_ms, 1671034011064LL);
+	ck_assert_uint_eq(ev->process_id, 4);
+	ck_assert_uint_eq(ev->thread_id, 196);
+	ck_assert_ptr_null(ev->user_sid);
+	/* EventData as in 4688-win10-114689.openwec-json.json. */
+	ck_assert_str_eq(event_data(ev, "NewProcessId"), "0x3a8");
+	ck_assert_str_eq(event_data(ev, "NewProcessName"),
+	    "C:\\Program Files (x86)\\Microsoft\\EdgeUpdate\\MicrosoftEdgeUpdate.exe");
+	ck_assert_str_eq(event_data(ev, "CommandLine"), "");
+	ck_assert_str_eq(event_data(ev, "MandatoryLabel"), "S-1-16-16384");
+	ck_assert_str_eq(event_data(ev, "SubjectUserName"), "WIN10$");
+	ck_assert_ptr_null(event_data(ev, "NoSuchField"));
+	ck_assert_str_eq(ev->data[0].name, "SubjectUserSid");
+	ck_assert_uint_eq(ev->ndata, 15);
+	event_free(ev);
+
+	ev = parse_file("wef/events/142-win10-149161.xml");
+	ck_assert_str_eq(ev->user_sid, "S-1-5-18");
+	ck_assert_str_eq(ev->provider, "Microsoft-Windows-WinRM");
+	event_free(ev);
+}
+END_TEST
+
+START_TEST(test_eventdata_shapes)
+{
+	struct event *ev;
+
+	/* Unnamed Data: Data1, Data2; Binary by its name (5719 json). */
+	ev = parse_file("wef/events/5719-win10-9466.xml");
+	ck_assert_str_eq(ev->provider, "NETLOGON");
+	ck_assert_ptr_null(ev->provider_guid);
+	ck_assert_uint_eq(ev->level, 2);
+	ck_assert_uint_eq(ev->ndata, 3);
+	ck_assert_str_eq(event_data(ev, "Data1"), "WINDOMAIN");
+	ck_assert_str_eq(event_data(ev, "Data2"), "%%1311");
+	ck_assert_str_eq(event_data(ev, "Binary"), "5E0000C0");
+	event_free(ev);
+
+	/* Line breaks inside an unnamed Data are kept. */
+	ev = parse_file("wef/events/1003-win10-7603.xml");
+	ck_assert_str_eq(event_data(ev, "Data1"),
+	    "55c92734-d682-4d71-983e-d6ec3f16059f");
+	ck_assert(strncmp(event_data(ev, "Data2"),
+	    "\n1: 3f4c0546-36c6-46a8-a37f-be13cdd0cf25, 1, 1 [", 47) == 0);
+	event_free(ev);
+
+	/* Significant trailing space; &#13;&#10; decoded. */
+	ev = parse_file("wef/events/4624-wks10001-1446.xml");
+	ck_assert_str_eq(event_data(ev, "LogonProcessName"), "User32 ");
+	event_free(ev);
+
+	/* A Data name with a space. */
+	ev = parse_file("wef/events/8002-wks10001-4974.xml");
+	ck_assert_str_eq(event_data(ev, "Line Number"), "80");
+	event_free(ev);
+
+	/* UserData: leaf elements by local name. */
+	ev = parse_file("wef/events/1100-win10-114371.xml");
+	ck_assert_uint_eq(ev->ndata, 1);
+	ck_assert_str_eq(ev->data[0].name, "ServiceShutdown");
+	ck_assert_str_eq(ev->data[0].value, "");
+	ck_assert_ptr_null(ev->user_sid);
+	event_free(ev);
+
+	/* The forwarder's bookmark event: no EventRecordID, 3-digit time. */
+	ev = parse_file("wef/events/111-win10-norecordid.xml");
+	ck_assert(!ev->has_record_id);
+	ck_assert_str_eq(ev->provider, "Microsoft-Windows-EventForwarder");
+	ck_assert_int_eq(ev->time_created_ms, 1676366063175LL);
+	ck_assert_str_eq(event_data(ev, "SubscriptionId"), "");
+	event_free(ev);
+}
+END_TEST
+
+START_TEST(test_time_fractions)
+{
+	struct event *ev;
+
+	ev = parse_str("<Event xmlns='http://schemas.microsoft.com/win/2004/"
+	    "08/events/event'><System><EventID>1</EventID><TimeCreated "
+	    "SystemTime='2023-02-14T09:14:23.175999999Z'/></System></Event>");
+	ck_assert(!ev->malformed);
+	ck_assert_int_eq(ev->time_created_ms, 1676366063175LL);
+	event_free(ev);
+	ev = parse_str("<Event><System><TimeCreated SystemTime='2023-02-14T09:"
+	    "14:23Z'/><EventID>99999999999</EventID></System></Event>");
+	ck_assert_int_eq(ev->time_created_ms, 1676366063000LL);
+	/* Out of range for 32 bits: not set. */
+	ck_assert(!ev->has_event_id);
+	event_free(ev);
+	ev = parse_str("<Event><System><TimeCreated SystemTime='yesterday'/>"
+	    "</System></Event>");
+	ck_assert_str_eq(ev->time_created, "yesterday");
+	ck_assert_int_eq(ev->time_created_ms, 0);
+	event_free(ev);
+}
+END_TEST
+
+START_TEST(test_malformed)
+{
+	struct event *ev;
+
+	/* Cut inside RenderingInfo: flagged, but System and EventData read. */
+	ev = parse_file("wef/events/malformed/truncated-4798-recoverable.xml");
+	ck_assert(ev->malformed);
+	ck_assert_ptr_nonnull(ev->error);
+	ck_assert(ev->has_event_id);
+	ck_assert_uint_eq(ev->event_id, 4798);
+	ck_assert(ev->has_record_id);
+	ck_assert_uint_eq(ev->record_id, 980236);
+	ck_assert_str_eq(ev->computer, "dvas0004_xps");
+	ck_assert_str_eq(ev->channel, "Security");
+	ck_assert_str_eq(event_data(ev, "TargetUserName"), "davev");
+	event_free(ev);
+
+	ev = parse_file("wef/events/malformed/truncated-4798-no-renderinginfo.xml");
+	ck_assert(ev->malformed);
+	ck_assert_uint_eq(ev->event_id, 4798);
+	event_free(ev);
+
+	ev = parse_file("wef/events/malformed/broken-tag-4798.xml");
+	ck_assert(ev->malformed);
+	ck_assert_ptr_nonnull(ev->error);
+	event_free(ev);
+
+	ev = parse_file("wef/events/malformed/wrong-system-element-4798.xml");
+	ck_assert(ev->malformed);
+	ck_assert(!ev->has_event_id);
+	event_free(ev);
+
+	ev = parse_file("wef/events/malformed/truncated-after-xmlns.xml");
+	ck_assert(ev->malformed);
+	ck_assert_ptr_nonnull(ev->error);
+	ck_assert(!ev->has_event_id);
+	ck_assert_ptr_null(ev->computer);
+	event_free(ev);
+
+	/* Empty input, other root element. */
+	ev = parse_str("");
+	ck_assert(ev->malformed);
+	ck_assert_uint_eq(ev->raw_len, 0);
+	event_free(ev);
+	ev = parse_str("<NotAnEvent/>");
+	ck_assert(ev->malformed);
+	ck_assert_str_eq(ev->error, "root element is not Event");
+	event_free(ev);
+}
+END_TEST
+
+START_TEST(test_doctype_refused)
+{
+	static const char laughs[] =
+	    "<?xml version='1.0'?>\n<!-- x -->\n<!DOCTYPE Event [\n"
+	    " <!ENTITY a \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\">\n"
+	    " <!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;\">\n"
+	    " <!ENTITY c \"&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;\">\n"
+	    " <!ENTITY d \"&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;\">\n"
+	    " <!ENTITY e \"&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;\">\n"
+	    "]>\n<Event><System><Computer>&e;</Computer><EventID>1</EventID>"
+	    "</System></Event>";
+	struct event *ev = parse_str(laughs);
+
+	ck_assert(ev->malformed);
+	ck_assert_str_eq(ev->error, "document type declaration refused");
+	ck_assert_ptr_null(ev->computer);
+	ck_assert(!ev->has_event_id);
+	event_free(ev);
+
+	/* An external entity is never loaded either. */
+	ev = parse_str("<!DOCTYPE Event SYSTEM 'file:///etc/passwd'><Event/>");
+	ck_assert(ev->malformed);
+	event_free(ev);
+}
+END_TEST
+
+START_TEST(test_sysmon_line)
+{
+	size_t len;
+	char *all = harness_read_data("sysmon/covenant_psremoting_grunt.xml",
+	    &len);
+	char *line = strstr(all, "<EventID>22</EventID>");
+	ck_assert_ptr_nonnull(line);
+	while (line > all && line[-1] != '\n')
+		line--;
+	char *end = strchr(line, '\n');
+	ck_assert_ptr_nonnull(end);
+
+	struct event *ev = NULL;
+	ck_assert_int_eq(event_parse(line, (size_t)(end - line), &ev), CD_EOK);
+	ck_assert(!ev->malformed);
+	/* The first EID 22 line of that file, read by hand. */
+	ck_assert_uint_eq(ev->event_id, 22);
+	ck_assert_uint_eq(ev->record_id, 144187);
+	ck_assert_str_eq(ev->computer, "ACCT001.shire.com");
+	ck_assert_str_eq(ev->channel, "Microsoft-Windows-Sysmon/Operational");
+	ck_assert_str_eq(ev->provider_guid,
+	    "{5770385f-c22a-43e0-bf4c-06f5698ffbd9}");
+	ck_assert_str_eq(ev->user_sid, "S-1-5-18");
+	ck_assert_int_eq(ev->time_created_ms, 1575510842000LL);
+	ck_assert_str_eq(event_data(ev, "RuleName"), "");
+	ck_assert_str_eq(event_data(ev, "UtcTime"), "2019-12-05 01:54:00.464");
+	ck_assert_str_eq(event_data(ev, "QueryName"),
+	    "v10.events.data.microsoft.com");
+	ck_assert_str_eq(event_data(ev, "QueryStatus"), "0");
+	ck_assert_str_eq(event_data(ev, "ProcessId"), "2784");
+	ck_assert_str_eq(event_data(ev, "Image"),
+	    "C:\\Windows\\System32\\svchost.exe");
+	ck_assert(strncmp(event_data(ev, "QueryResults"), "type:  5 v10.", 13)
+	    == 0);
+	event_free(ev);
+	event_free(NULL);
+	free(all);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("event");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_loop_test(tc, test_all_files, 0,
+	    (int)(sizeof(files) / sizeof(files[0])));
+	tcase_add_test(tc, test_system_fields);
+	tcase_add_test(tc, test_eventdata_shapes);
+	tcase_add_test(tc, test_time_fractions);
+	tcase_add_test(tc, test_malformed);
+	tcase_add_test(tc, test_doctype_refused);
+	tcase_add_test(tc, test_sysmon_line);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
