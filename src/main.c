@@ -1,12 +1,396 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * collectord: start-up order, signals and shutdown. Everything else lives in
+ * the library; this file only wires it together.
+ */
 #include "config.h"
 
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "auth.h"
+#include "conf.h"
+#include "err.h"
+#include "listener.h"
+#include "log.h"
+#include "soap.h"
+#include "store.h"
+#include "subscription.h"
+#include "wsman.h"
+
+#define DEFAULT_CONFIG	SYSCONFDIR "/collectord/collectord.xml"
+
+/* Command-line settings; they override the configuration file, also after
+ * a reload. */
+struct opts {
+	const char	*config;
+	struct conf_strv listen, tls_listen, api_listen, tls_ca;
+	const char	*data_dir, *subscriptions, *auth, *keytab;
+	const char	*tls_cert, *tls_key, *advertise, *log_level;
+	bool		 foreground, check_config;
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+"usage: collectord [options]\n"
+"  --config FILE             XML configuration (default " DEFAULT_CONFIG ";\n"
+"                            a missing default file means built-in defaults)\n"
+"  --listen [ADDR:]PORT      WEF listener over HTTP; repeatable; default 5985\n"
+"  --tls-listen [ADDR:]PORT  WEF listener over HTTPS (mutual TLS)\n"
+"  --api-listen ADDR:PORT    REST API listener; default 127.0.0.1:8080\n"
+"  --data-dir DIR            LMDB environment and everything durable\n"
+"  --subscriptions DIR       subscription XML files\n"
+"  --auth MODE               kerberos | tls | none (none: labs and tests only)\n"
+"  --keytab FILE             Kerberos keytab (HTTP/ and HOST/ service principals)\n"
+"  --tls-cert FILE           server certificate (PEM) for --tls-listen\n"
+"  --tls-key FILE            its private key (PEM)\n"
+"  --tls-ca FILE             CA certificate(s) client certificates chain to; repeatable\n"
+"  --advertise HOST[:PORT]   name (and port) Windows hosts use to reach this collector\n"
+"  --log-level LEVEL         error | warning | info | debug\n"
+"  --foreground              stay in the foreground, log to stderr\n"
+"  --check-config            validate configuration and subscriptions, then exit\n"
+"  --version, --help\n");
+}
+
+static int
+opts_parse(int argc, char **argv, struct opts *o)
+{
+	enum { O_CONFIG = 256, O_LISTEN, O_TLS_LISTEN, O_API_LISTEN, O_DATA_DIR,
+	    O_SUBS, O_AUTH, O_KEYTAB, O_TLS_CERT, O_TLS_KEY, O_TLS_CA,
+	    O_ADVERTISE, O_FOREGROUND, O_CHECK, O_VERSION, O_HELP, O_LOGLEVEL };
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, O_CONFIG },
+		{ "listen", required_argument, NULL, O_LISTEN },
+		{ "tls-listen", required_argument, NULL, O_TLS_LISTEN },
+		{ "api-listen", required_argument, NULL, O_API_LISTEN },
+		{ "data-dir", required_argument, NULL, O_DATA_DIR },
+		{ "subscriptions", required_argument, NULL, O_SUBS },
+		{ "auth", required_argument, NULL, O_AUTH },
+		{ "keytab", required_argument, NULL, O_KEYTAB },
+		{ "tls-cert", required_argument, NULL, O_TLS_CERT },
+		{ "tls-key", required_argument, NULL, O_TLS_KEY },
+		{ "tls-ca", required_argument, NULL, O_TLS_CA },
+		{ "advertise", required_argument, NULL, O_ADVERTISE },
+		{ "log-level", required_argument, NULL, O_LOGLEVEL },
+		{ "foreground", no_argument, NULL, O_FOREGROUND },
+		{ "check-config", no_argument, NULL, O_CHECK },
+		{ "version", no_argument, NULL, O_VERSION },
+		{ "help", no_argument, NULL, O_HELP },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case O_CONFIG:	o->config = optarg; break;
+		case O_LISTEN:	conf_strv_add(&o->listen, optarg); break;
+		case O_TLS_LISTEN: conf_strv_add(&o->tls_listen, optarg); break;
+		case O_API_LISTEN: conf_strv_add(&o->api_listen, optarg); break;
+		case O_DATA_DIR: o->data_dir = optarg; break;
+		case O_SUBS:	o->subscriptions = optarg; break;
+		case O_AUTH:	o->auth = optarg; break;
+		case O_KEYTAB:	o->keytab = optarg; break;
+		case O_TLS_CERT: o->tls_cert = optarg; break;
+		case O_TLS_KEY:	o->tls_key = optarg; break;
+		case O_TLS_CA:	conf_strv_add(&o->tls_ca, optarg); break;
+		case O_ADVERTISE: o->advertise = optarg; break;
+		case O_LOGLEVEL: o->log_level = optarg; break;
+		case O_FOREGROUND: o->foreground = true; break;
+		case O_CHECK:	o->check_config = true; break;
+		case O_VERSION:	puts(PACKAGE_STRING); exit(0);
+		case O_HELP:	usage(stdout); exit(0);
+		default:	usage(stderr); return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "collectord: unexpected argument '%s'\n", argv[optind]);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+opts_apply_strv(struct conf_strv *dst, const struct conf_strv *src)
+{
+	if (src->n == 0)
+		return CD_EOK;
+	conf_strv_clear(dst);
+	for (size_t i = 0; i < src->n; i++)
+		if (conf_strv_add(dst, src->v[i]) != CD_EOK)
+			return -ENOMEM;
+	return CD_EOK;
+}
+
+/* Load the file (or defaults), apply the command line, check the result.
+ * On failure prints the reasons to stderr/log and returns NULL. */
+static struct cd_conf *
+config_build(const struct opts *o)
+{
+	struct cd_conf *conf = NULL;
+	char *err = NULL;
+	const char *path = o->config ? o->config : DEFAULT_CONFIG;
+	int rc;
+
+	rc = conf_load(path, &conf, &err);
+	if (rc == -ENOENT && o->config == NULL) {
+		free(err);
+		err = NULL;
+		rc = conf_defaults(&conf);
+	}
+	if (rc != CD_EOK) {
+		log_err("conf", "%s", err ? err : cd_strerror(rc));
+		free(err);
+		return NULL;
+	}
+	if (o->log_level != NULL && !log_level_parse(o->log_level, &conf->log_level)) {
+		log_err("conf", "--log-level: unknown level '%s'", o->log_level);
+		goto fail;
+	}
+	if (o->auth != NULL && !conf_auth_parse(o->auth, &conf->auth)) {
+		log_err("conf", "--auth: expected kerberos, tls or none, not '%s'", o->auth);
+		goto fail;
+	}
+	if (opts_apply_strv(&conf->listen, &o->listen) != CD_EOK ||
+	    opts_apply_strv(&conf->tls_listen, &o->tls_listen) != CD_EOK ||
+	    opts_apply_strv(&conf->api_listen, &o->api_listen) != CD_EOK ||
+	    opts_apply_strv(&conf->tls_ca, &o->tls_ca) != CD_EOK ||
+	    (o->data_dir && conf_set_str(&conf->data_dir, o->data_dir) != CD_EOK) ||
+	    (o->subscriptions && conf_set_str(&conf->subscriptions_dir, o->subscriptions) != CD_EOK) ||
+	    (o->keytab && conf_set_str(&conf->keytab, o->keytab) != CD_EOK) ||
+	    (o->tls_cert && conf_set_str(&conf->tls_cert, o->tls_cert) != CD_EOK) ||
+	    (o->tls_key && conf_set_str(&conf->tls_key, o->tls_key) != CD_EOK) ||
+	    (o->advertise && conf_set_str(&conf->advertise, o->advertise) != CD_EOK))
+		goto fail;
+	/* --auth tls with only --tls-listen: no plain HTTP listener. */
+	if (conf->auth == CONF_AUTH_TLS && o->listen.n == 0 && o->tls_listen.n > 0)
+		conf_strv_clear(&conf->listen);
+	if (conf_check(conf, &err) != CD_EOK) {
+		log_err("conf", "%s", err ? err : "invalid configuration");
+		free(err);
+		goto fail;
+	}
+	return conf;
+fail:
+	conf_free(conf);
+	return NULL;
+}
+
+/* What the REST API shows of the running daemon. */
+struct main_state {
+	struct wsman		*wsman;
+	struct listener		*lst;
+	struct store		*st;
+	const struct subscription_set *subs;
+};
+
+static void
+main_api_stats(void *arg, struct api_stats *out)
+{
+	struct main_state *ms = arg;
+	struct wsman_stats ws;
+
+	wsman_stats_get(ms->wsman, &ws);
+	out->events_received = ws.events_received;
+	out->events_acked = ws.events_acked;
+	out->events_rejected = ws.events_received - ws.events_acked;
+	out->dns_events = ws.dns_events;
+	out->listeners_up = listener_up(ms->lst);
+}
+
+static void
+main_api_subscriptions(void *arg, api_subscription_fn *fn, void *fnarg)
+{
+	struct main_state *ms = arg;
+	const struct subscription_set *subs = ms->subs;
+
+	for (size_t i = 0; i < subs->n; i++) {
+		const struct subscription *s = subs->subs[i];
+		struct api_subscription as = {
+			.id = s->id, .name = s->name, .version = s->version,
+			.enabled = s->enabled,
+		};
+		wsman_source_count(ms->wsman, s->id, &as.sources);
+		fn(fnarg, &as);
+	}
+}
+
+static struct subscription_set *
+subscriptions_build(const struct cd_conf *conf)
+{
+	struct subscription_set *subs = NULL;
+	char *err = NULL;
+	int rc = subscription_load_dir(conf->subscriptions_dir, &subs, &err);
+
+	if (rc != CD_EOK) {
+		log_err("conf", "%s", err ? err : cd_strerror(rc));
+		free(err);
+		return NULL;
+	}
+	return subs;
+}
 
 int
 main(int argc, char **argv)
 {
-	(void)argc; (void)argv;
-	puts(PACKAGE_STRING);
-	return 0;
+	struct opts o = { 0 };
+	struct cd_conf *conf = NULL;
+	struct subscription_set *subs = NULL;
+	struct store *st = NULL;
+	struct wsman *wsman = NULL;
+	struct api_ctx api = { 0 };
+	struct api_tokens *tokens = NULL;
+	struct main_state ms = { 0 };
+	struct listener *lst = NULL;
+	/* Superseded configurations stay alive until exit: requests in
+	 * flight may still read them. Reloads are rare, the cost is small. */
+	struct cd_conf *old_confs[64];
+	struct subscription_set *old_subs[64];
+	size_t nold = 0;
+	sigset_t sigs;
+	int ret = 1;
+
+	if (opts_parse(argc, argv, &o) != 0)
+		return 2;
+	if (o.config == NULL && getenv("COLLECTORD_SCHEMA_DIR") != NULL)
+		conf_set_schema_dir(getenv("COLLECTORD_SCHEMA_DIR"));
+	else if (getenv("COLLECTORD_SCHEMA_DIR") != NULL)
+		conf_set_schema_dir(getenv("COLLECTORD_SCHEMA_DIR"));
+	soap_init();
+
+	if ((conf = config_build(&o)) == NULL)
+		goto out;
+	if ((subs = subscriptions_build(conf)) == NULL)
+		goto out;
+	if (o.check_config) {
+		puts("configuration OK");
+		ret = 0;
+		goto out;
+	}
+	log_set_level(conf->log_level);
+	if (conf->auth == CONF_AUTH_NONE)
+		log_warn("main", "--auth none: sources are NOT authenticated; "
+		    "anyone who reaches this port can send events. Use it for labs "
+		    "and tests only");
+	if (!o.foreground) {
+		/* Detach before the store is opened: LMDB must not be
+		 * used across fork. */
+		if (daemon(0, 0) != 0)
+			fatal("main", "cannot detach: %s", strerror(errno));
+		log_to_syslog("collectord");
+	}
+
+	/* Signals are taken by sigwait() in this thread only: block them
+	 * before any thread starts so every thread inherits the mask. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	struct store_options so = {
+		.dir = conf->data_dir,
+		.map_max = conf->store.map_max_bytes,
+		.nosync = conf->store.nosync,
+	};
+	int rc = store_open(&st, &so);
+	if (rc != CD_EOK) {
+		log_err("main", "cannot open the store in %s: %s", conf->data_dir,
+		    cd_strerror(rc));
+		goto out;
+	}
+	if (conf->auth == CONF_AUTH_KERBEROS && (rc = auth_gss_init(conf->keytab)) != CD_EOK) {
+		log_err("main", "Kerberos: cannot use keytab %s: %s",
+		    conf->keytab ? conf->keytab : "(default)", cd_strerror(rc));
+		goto out;
+	}
+	if ((rc = wsman_new(&wsman, st, conf, subs)) != CD_EOK)
+		goto out;
+	if (conf->api.tokens_file != NULL &&
+	    (rc = apiauth_load(conf->api.tokens_file, &tokens)) != CD_EOK) {
+		log_err("main", "cannot load API tokens from %s: %s",
+		    conf->api.tokens_file, cd_strerror(rc));
+		goto out;
+	}
+	ms.wsman = wsman;
+	ms.st = st;
+	ms.subs = subs;
+	api.store = st;
+	api.conf = conf;
+	api.tokens = tokens;
+	api.source.arg = &ms;
+	api.source.stats = main_api_stats;
+	api.source.subscriptions = main_api_subscriptions;
+	if ((rc = listener_start(&lst, conf, wsman, &api)) != CD_EOK)
+		goto out;
+	ms.lst = lst;
+	log_info("main", "%s started: auth %s, data in %s, %zu subscription(s)",
+	    PACKAGE_STRING, conf_auth_name(conf->auth), conf->data_dir,
+	    subs->n);
+
+	for (;;) {
+		int sig;
+		if (sigwait(&sigs, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			struct cd_conf *nconf = config_build(&o);
+			struct subscription_set *nsubs = nconf ? subscriptions_build(nconf) : NULL;
+			if (nconf == NULL || nsubs == NULL || nold == 64) {
+				log_err("main", "reload refused: the running configuration is kept");
+				conf_free(nconf);
+				subscription_set_free(nsubs);
+				continue;
+			}
+			log_set_level(nconf->log_level);
+			wsman_set_config(wsman, nconf, nsubs);
+			api.conf = nconf;
+			ms.subs = nsubs;
+			old_confs[nold] = conf;
+			old_subs[nold++] = subs;
+			conf = nconf;
+			subs = nsubs;
+			log_info("main", "configuration reloaded (%zu subscription(s)); "
+			    "listener addresses change only at restart",
+			    subs->n);
+			continue;
+		}
+		log_info("main", "signal %d: stopping", sig);
+		break;
+	}
+	ret = 0;
+out:
+	/* Stop order: refuse new connections, let the writer finish what was
+	 * submitted (each waiting client gets its Ack or a 503), then close
+	 * the connections and the store. */
+	listener_quiesce(lst);
+	wsman_shutdown(wsman);
+	store_close(st);
+	listener_stop(lst);
+	apiauth_free(tokens);
+	wsman_free(wsman);
+	auth_gss_shutdown();
+	for (size_t i = 0; i < nold; i++) {
+		conf_free(old_confs[i]);
+		subscription_set_free(old_subs[i]);
+	}
+	subscription_set_free(subs);
+	conf_free(conf);
+	soap_cleanup();
+	conf_strv_clear(&o.listen);
+	conf_strv_clear(&o.tls_listen);
+	conf_strv_clear(&o.api_listen);
+	conf_strv_clear(&o.tls_ca);
+	if (ret == 0 && st != NULL)
+		log_info("main", "stopped");
+	return ret;
 }
