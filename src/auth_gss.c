@@ -459,7 +459,8 @@ auth_gss_wrap_body(struct auth_gss_ctx *ctx, const struct multipart_form *form,
 	}
 	if (!conf || (pad = iov[2].buffer.length) > 64)
 		goto out;
-	memcpy(data + len, iov[2].buffer.value, pad);
+	if (pad > 0)
+		memcpy(data + len, iov[2].buffer.value, pad);
 	rc = multipart_encode(form, "application/soap+xml",
 	    charset != NULL ? charset : "UTF-16", len, iov[0].buffer.value,
 	    iov[0].buffer.length, data, len + pad, body);
