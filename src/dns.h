@@ -63,8 +63,8 @@ void dns_obs_clear(struct dns_obs *obs);
  * Normalise a DNS name the way the index keys it: ASCII lower case, one
  * trailing dot removed, single labels and punycode kept as they are.
  * out must hold DNS_NAME_MAX bytes. Returns CD_EOK, or CD_EPARSE when the
- * result would be empty or longer than 253 characters, or when it contains
- * a control character, a space or DEL (bytes >= 0x80 are kept as they are).
+ * result would be empty or longer than 253 characters, has an empty label
+ * ("a..b", ".a"), or contains a control character, a space or DEL (bytes >= 0x80 are kept as they are).
  * The API uses it on names from paths and parameters.
  */
 int dns_name_normalise(const char *in, char out[DNS_NAME_MAX]);

@@ -12,6 +12,7 @@
  *   'm' image           -> image id (u32 BE)
  *   'M' id (u32 BE)     -> image
  *   'c' kind            -> next id counter
+ *   'x' name            -> small state of other modules (the index's prune position)
  * Writers run in the store writer's transaction; readers copy what they return.
  */
 #ifndef CD_HOSTS_H
@@ -91,5 +92,13 @@ int hosts_image_id(struct store_txn *txn, const char *image, bool create, uint32
 
 /** The image of an id: a new string in *out (caller frees). CD_ENOTFOUND. */
 int hosts_image_name(struct store_txn *txn, uint32_t id, char **out);
+
+/** Read a named state blob into buf (cap bytes). CD_ENOTFOUND, CD_ETOOBIG. */
+int hosts_state_get(struct store_txn *txn, const char *name, uint8_t *buf,
+    size_t cap, size_t *len);
+
+/** Write a named state blob (write txns); data NULL deletes it. */
+int hosts_state_put(struct store_txn *txn, const char *name, const void *data,
+    size_t len);
 
 #endif
