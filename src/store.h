@@ -43,6 +43,7 @@ enum store_dbi {
 	STORE_DBI_DNS_FIRST,	/**< "dns_first": (first_seen, domain) -> nothing; fleet-wide "new since" */
 	STORE_DBI_DNS_HOSTFIRST, /**< "dns_hostfirst": (host, first_seen, domain) -> nothing */
 	STORE_DBI_DNS_IP,	/**< "dns_ip": (address, domain) -> first/last seen */
+	STORE_DBI_PROCS,	/**< "procs": (host, ProcessGuid) -> process creation record (lolbas.c) */
 	STORE_DBI_COUNT
 };
 
