@@ -468,6 +468,137 @@ START_TEST(test_real_configs_load)
 }
 END_TEST
 
+/*
+ * Expected kept/dropped per file and Event ID, copied from
+ * tests/data/sysmon-configs/README.md ("SwiftOnSecurity, per file" and
+ * "sysmon-modular, per file"; computed there by an independent reference
+ * evaluator of Sysmon's engine). Columns: EID 1, 3, 22 as kept, dropped.
+ */
+static const char *const data_files[] = {
+	"cmd_wevtutil_modify_security_eventlog_path.xml",
+	"covenant_dcom_iertutil_dll_hijack.xml",
+	"covenant_psremoting_grunt.xml",
+	"lsass_campaign_01.xml",
+	"lsass_campaign_02.xml",
+	"lsass_campaign_03.xml",
+	"lsass_campaign_04.xml",
+	"purplesharp_ad_playbook_i.xml",
+};
+
+static const struct {
+	const char	*config;
+	unsigned	 counts[8][6];
+} expected[] = {
+	{ "sysmon-configs/swiftonsecurity-sysmonconfig-export.xml", {
+		{ 17, 14, 2, 110, 10, 21 },
+		{ 30, 48, 3, 181, 11, 39 },
+		{ 9, 8, 4, 272, 10, 10 },
+		{ 175, 94, 5, 135, 26, 25 },
+		{ 79, 59, 2, 133, 8, 20 },
+		{ 80, 47, 4, 155, 22, 36 },
+		{ 64, 40, 8, 113, 29, 100 },
+		{ 9, 15, 22, 104, 12, 1 },
+	} },
+	{ "sysmon-configs/sysmon-modular-sysmonconfig.xml", {
+		{ 5, 26, 20, 92, 10, 21 },
+		{ 11, 67, 7, 177, 12, 38 },
+		{ 2, 15, 118, 158, 10, 10 },
+		{ 148, 121, 13, 127, 26, 25 },
+		{ 54, 84, 10, 125, 8, 20 },
+		{ 55, 72, 12, 147, 22, 36 },
+		{ 19, 85, 12, 109, 29, 100 },
+		{ 10, 14, 31, 95, 12, 1 },
+	} },
+};
+
+/* RuleName of kept events, also from that README ("RuleName of kept
+ * events"): a sample that exercises name inheritance and reverse order. */
+static const struct {
+	int		 config;
+	uint32_t	 eid;
+	const char	*name;
+	unsigned	 count;
+} expected_names[] = {
+	{ 0, 1, "-", 463 },
+	{ 0, 3, "Usermode", 40 },
+	{ 0, 3, "Proxy", 5 },
+	{ 0, 3, "-", 5 },
+	{ 0, 22, "-", 128 },
+	{ 1, 1, "technique_id=T1202,technique_name=Indirect Command Execution", 112 },
+	{ 1, 1, "technique_id=T1012,technique_name=Query Registry", 39 },
+	{ 1, 1, "Event Log Access", 13 },
+	{ 1, 1, "technique_id=T1218.011,technique_name=rundll32.exe", 7 },
+	{ 1, 3, "technique_id=T1021,technique_name=Remote Services", 136 },
+	{ 1, 3, "technique_id=T1571,technique_name=Non-Standard Port", 55 },
+	{ 1, 3, "technique_id=T1036,technique_name=Masquerading", 27 },
+	{ 1, 3, "technique_id=T1218,technique_name=Signed Binary Proxy Execution", 1 },
+	{ 1, 22, "-", 129 },
+};
+
+START_TEST(test_real_data_counts)
+{
+	int ci = _i;
+	struct rules *r = NULL;
+	char *err = NULL;
+	unsigned names[sizeof(expected_names) / sizeof(expected_names[0])] = { 0 };
+	unsigned total = 0;
+
+	ck_assert_msg(rules_load(harness_data_path(expected[ci].config), &r,
+	    &err) == CD_EOK, "%s", err ? err : "?");
+	for (size_t fi = 0; fi < 8; fi++) {
+		char rel[128];
+		size_t len;
+		unsigned got[6] = { 0 };
+		char *text, *line, *nl;
+
+		snprintf(rel, sizeof(rel), "sysmon/%s", data_files[fi]);
+		text = harness_read_data(rel, &len);
+		for (line = text; line < text + len; line = nl + 1) {
+			struct event *ev = NULL;
+			enum rules_verdict v;
+			int col;
+
+			if ((nl = memchr(line, '\n', (size_t)(text + len - line))) == NULL)
+				nl = text + len;
+			if (nl == line)
+				continue;
+			ck_assert_int_eq(event_parse(line, (size_t)(nl - line), &ev), CD_EOK);
+			ck_assert_msg(!ev->malformed, "%s: %s", rel, ev->error);
+			ck_assert_int_eq(rules_apply(r, ev, &v), CD_EOK);
+			ck_assert_ptr_nonnull(ev->rule_name);
+			col = ev->event_id == 1 ? 0 : ev->event_id == 3 ? 2 :
+			    ev->event_id == 22 ? 4 : -1;
+			ck_assert_int_ge(col, 0);
+			got[col + (v == RULES_DROP)]++;
+			total++;
+			for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++)
+				if (v == RULES_KEEP && expected_names[k].config == ci &&
+				    expected_names[k].eid == ev->event_id &&
+				    strcmp(expected_names[k].name, ev->rule_name) == 0)
+					names[k]++;
+			event_free(ev);
+		}
+		free(text);
+		for (int c = 0; c < 6; c++)
+			ck_assert_msg(got[c] == expected[ci].counts[fi][c],
+			    "%s on %s: EID %s %s: got %u, want %u",
+			    expected[ci].config, data_files[fi],
+			    c < 2 ? "1" : c < 4 ? "3" : "22",
+			    c % 2 ? "dropped" : "kept", got[c],
+			    expected[ci].counts[fi][c]);
+	}
+	/* 788 + 1253 + 380 events over the eight files (README totals). */
+	ck_assert_uint_eq(total, 788 + 1253 + 380);
+	for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++)
+		if (expected_names[k].config == ci)
+			ck_assert_msg(names[k] == expected_names[k].count,
+			    "RuleName %s EID %u: got %u, want %u",
+			    expected_names[k].name, expected_names[k].eid,
+			    names[k], expected_names[k].count);
+	rules_free(r);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -486,6 +617,7 @@ main(void)
 	tcase_add_test(tc, test_shared_family_positions);
 	tcase_add_test(tc, test_load_errors);
 	tcase_add_test(tc, test_real_configs_load);
+	tcase_add_loop_test(tc, test_real_data_counts, 0, 2);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
