@@ -1,0 +1,641 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "harness.h"
+#include "store.h"
+#include "store_key.h"
+
+struct put_arg {
+	enum store_dbi	 dbi;
+	uint64_t	 key;
+	const void	*val;
+	size_t		 vlen;
+};
+
+static int
+apply_put(struct store_txn *txn, void *arg)
+{
+	struct put_arg *p = arg;
+	struct store_key k;
+
+	store_key_init(&k);
+	store_key_put_u64(&k, p->key);
+	return store_put(txn, p->dbi, k.buf, k.len, p->val, p->vlen);
+}
+
+static int
+run_put(struct store *st, enum store_dbi dbi, uint64_t key, const void *val,
+    size_t vlen)
+{
+	struct put_arg p = { dbi, key, val, vlen };
+
+	return store_run(st, apply_put, &p);
+}
+
+/* Value bytes derived from the key, so every read can be checked. */
+static void
+fill_value(uint8_t *v, size_t n, uint64_t key)
+{
+	uint64_t x = key * 0x9e3779b97f4a7c15ULL + 1;
+
+	for (size_t i = 0; i < n; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		v[i] = (uint8_t)x;
+	}
+}
+
+static int
+get_u64(struct store_txn *txn, enum store_dbi dbi, uint64_t key,
+    struct store_val *v)
+{
+	struct store_key k;
+
+	store_key_init(&k);
+	store_key_put_u64(&k, key);
+	return store_get(txn, dbi, k.buf, k.len, v);
+}
+
+static uint64_t
+key_u64(const struct store_val *k)
+{
+	struct store_key_reader r;
+
+	store_key_reader_init(&r, k->data, k->len);
+	return store_key_get_u64(&r);
+}
+
+static struct store *
+open_dir(const char *dir, size_t map_initial)
+{
+	struct store_options o = { .dir = dir, .map_initial = map_initial };
+	struct store *st = NULL;
+
+	ck_assert_int_eq(store_open(&st, &o), CD_EOK);
+	return st;
+}
+
+static int
+apply_iter_del_odd(struct store_txn *txn, void *arg)
+{
+	struct store_iter *it;
+	struct store_val k;
+	int rc, *deleted = arg;
+
+	*deleted = 0;
+	if ((rc = store_iter_open(txn, STORE_DBI_SPOOL, &it)) != CD_EOK)
+		return rc;
+	for (rc = store_iter_seek(it, NULL, 0); rc == CD_EOK;
+	    rc = store_iter_next(it)) {
+		store_iter_get(it, &k, NULL);
+		if (key_u64(&k) % 2 == 1) {
+			if ((rc = store_iter_del(it)) != CD_EOK)
+				break;
+			(*deleted)++;
+		}
+	}
+	store_iter_close(it);
+	return rc == CD_ENOTFOUND ? CD_EOK : rc;
+}
+
+START_TEST(test_basic)
+{
+	char *dir = harness_mkdtemp();
+	char sub[4096];
+	struct store *st;
+	struct store_txn *txn;
+	struct store_iter *it;
+	struct store_val k, v;
+	struct store_stats ss;
+	uint64_t n;
+	uint8_t val[100];
+	int deleted;
+
+	/* The directory is created (with parents) when missing. */
+	snprintf(sub, sizeof(sub), "%s/a/b", dir);
+	st = open_dir(sub, 0);
+	ck_assert_str_eq(store_dbi_name(STORE_DBI_META), "meta");
+	ck_assert_str_eq(store_dbi_name(STORE_DBI_DNS_IP), "dns_ip");
+	ck_assert_ptr_null(store_dbi_name(STORE_DBI_COUNT));
+
+	/* Insert out of order; the store returns key order. */
+	for (uint64_t i = 0; i < 500; i++) {
+		uint64_t key = (i * 7919) % 500 * 10;
+
+		fill_value(val, sizeof(val), key);
+		ck_assert_int_eq(run_put(st, STORE_DBI_SPOOL, key, val,
+		    sizeof(val)), CD_EOK);
+	}
+	ck_assert_int_eq(store_read_begin(st, &txn), CD_EOK);
+	ck_assert_int_eq(store_count(txn, STORE_DBI_SPOOL, &n), CD_EOK);
+	ck_assert_uint_eq(n, 500);
+	ck_assert_int_eq(store_count(txn, STORE_DBI_HOSTS, &n), CD_EOK);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(get_u64(txn, STORE_DBI_SPOOL, 1230, &v), CD_EOK);
+	fill_value(val, sizeof(val), 1230);
+	ck_assert_uint_eq(v.len, sizeof(val));
+	ck_assert_mem_eq(v.data, val, sizeof(val));
+	ck_assert_int_eq(get_u64(txn, STORE_DBI_SPOOL, 1231, &v),
+	    CD_ENOTFOUND);
+	ck_assert_int_eq(get_u64(txn, STORE_DBI_HOSTS, 1230, &v),
+	    CD_ENOTFOUND);
+	/* Writes through a read transaction are refused. */
+	ck_assert_int_eq(store_put(txn, STORE_DBI_SPOOL, "k", 1, "v", 1),
+	    -EINVAL);
+	ck_assert_int_eq(store_del(txn, STORE_DBI_SPOOL, "k", 1), -EINVAL);
+
+	ck_assert_int_eq(store_iter_open(txn, STORE_DBI_SPOOL, &it), CD_EOK);
+	uint64_t expect = 0;
+	int rc;
+	for (rc = store_iter_seek(it, NULL, 0); rc == CD_EOK;
+	    rc = store_iter_next(it)) {
+		store_iter_get(it, &k, &v);
+		ck_assert_uint_eq(key_u64(&k), expect);
+		fill_value(val, sizeof(val), expect);
+		ck_assert_mem_eq(v.data, val, sizeof(val));
+		expect += 10;
+	}
+	ck_assert_int_eq(rc, CD_ENOTFOUND);
+	ck_assert_uint_eq(expect, 5000);
+	/* Seek lands on the first key >= the probe. */
+	struct store_key probe;
+	store_key_init(&probe);
+	store_key_put_u64(&probe, 1234);
+	ck_assert_int_eq(store_iter_seek(it, probe.buf, probe.len), CD_EOK);
+	store_iter_get(it, &k, NULL);
+	ck_assert_uint_eq(key_u64(&k), 1240);
+	ck_assert_int_eq(store_iter_prev(it), CD_EOK);
+	store_iter_get(it, &k, NULL);
+	ck_assert_uint_eq(key_u64(&k), 1230);
+	ck_assert_int_eq(store_iter_last(it), CD_EOK);
+	store_iter_get(it, &k, NULL);
+	ck_assert_uint_eq(key_u64(&k), 4990);
+	ck_assert_int_eq(store_iter_next(it), CD_ENOTFOUND);
+	store_iter_get(it, &k, &v);
+	ck_assert_ptr_null(k.data);
+	store_key_init(&probe);
+	store_key_put_u64(&probe, 4991);
+	ck_assert_int_eq(store_iter_seek(it, probe.buf, probe.len),
+	    CD_ENOTFOUND);
+	ck_assert_int_eq(store_iter_del(it), -EINVAL);
+	store_iter_close(it);
+	store_read_end(txn);
+
+	/* Delete while iterating in a write transaction. */
+	ck_assert_int_eq(store_run(st, apply_iter_del_odd, &deleted), CD_EOK);
+	ck_assert_int_eq(deleted, 0);
+	for (uint64_t i = 1; i < 400; i += 2)
+		ck_assert_int_eq(run_put(st, STORE_DBI_SPOOL, i, "x", 1),
+		    CD_EOK);
+	ck_assert_int_eq(store_run(st, apply_iter_del_odd, &deleted), CD_EOK);
+	ck_assert_int_eq(deleted, 200);
+	ck_assert_int_eq(store_read_begin(st, &txn), CD_EOK);
+	ck_assert_int_eq(store_count(txn, STORE_DBI_SPOOL, &n), CD_EOK);
+	ck_assert_uint_eq(n, 500);
+	ck_assert_int_eq(store_iter_open(txn, STORE_DBI_SPOOL, &it), CD_EOK);
+	n = 0;
+	for (rc = store_iter_seek(it, NULL, 0); rc == CD_EOK;
+	    rc = store_iter_next(it)) {
+		store_iter_get(it, &k, NULL);
+		ck_assert_uint_eq(key_u64(&k) % 10, 0);
+		n++;
+	}
+	ck_assert_uint_eq(n, 500);
+	store_iter_close(it);
+	store_read_end(txn);
+
+	ck_assert_int_eq(store_stats(st, &ss), CD_EOK);
+	ck_assert_uint_eq(ss.entries[STORE_DBI_SPOOL], 500);
+	ck_assert_uint_eq(ss.entries[STORE_DBI_META], 1);
+	ck_assert_uint_eq(ss.map_size, (size_t)64 << 20);
+	ck_assert_uint_gt(ss.used_bytes, 0);
+	ck_assert_uint_ge(ss.page_size, 4096);
+	ck_assert_uint_eq(ss.commits, 500 + 200 + 2);
+	ck_assert_uint_eq(ss.jobs, 500 + 200 + 2);
+	ck_assert_uint_eq(ss.failures, 0);
+	ck_assert(!store_is_full(st));
+	store_close(st);
+	store_close(NULL);
+
+	/* Reopen: the data survived. */
+	st = open_dir(sub, 0);
+	ck_assert_int_eq(store_read_begin(st, &txn), CD_EOK);
+	ck_assert_int_eq(get_u64(txn, STORE_DBI_SPOOL, 4990, &v), CD_EOK);
+	store_read_end(txn);
+	store_close(st);
+	harness_rmdir_rf(dir);
+	free(dir);
+}
+END_TEST
+
+static int
+apply_set_format(struct store_txn *txn, void *arg)
+{
+	return store_put(txn, STORE_DBI_META, "format", 6, arg, 4);
+}
+
+START_TEST(test_format_mismatch)
+{
+	char *dir = harness_mkdtemp();
+	char path[4096];
+	struct store_options o = { .dir = dir };
+	struct store *st;
+	FILE *f;
+
+	st = open_dir(dir, 0);
+	ck_assert_int_eq(store_run(st, apply_set_format, "\0\0\0\2"), CD_EOK);
+	store_close(st);
+	ck_assert_int_eq(store_open(&st, &o), CD_ECORRUPT);
+	ck_assert_ptr_null(st);
+	harness_rmdir_rf(dir);
+
+	/* A file that is no LMDB environment at all. */
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	snprintf(path, sizeof(path), "%s/data.mdb", dir);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	for (int i = 0; i < 4096; i++)
+		fputs("not lmdb ", f);
+	fclose(f);
+	ck_assert_int_eq(store_open(&st, &o), CD_ECORRUPT);
+	harness_rmdir_rf(dir);
+	free(dir);
+}
+END_TEST
+
+#define GROUP_THREADS	4
+#define GROUP_JOBS	250
+
+struct group_job {
+	struct store_job job;
+	struct put_arg	 put;
+	int		 rc;
+};
+
+static atomic_int group_done;
+
+static int
+group_job_apply(struct store_txn *txn, void *arg)
+{
+	struct group_job *g = arg;
+
+	return apply_put(txn, &g->put);
+}
+
+static void
+group_job_done(int rc, void *arg)
+{
+	struct group_job *g = arg;
+
+	g->rc = rc;
+	atomic_fetch_add(&group_done, 1);
+}
+
+struct group_thread {
+	struct store	*st;
+	struct group_job *jobs;
+	unsigned	 base;
+};
+
+static void *
+group_submitter(void *arg)
+{
+	struct group_thread *t = arg;
+
+	for (unsigned i = 0; i < GROUP_JOBS; i++) {
+		struct group_job *g = &t->jobs[i];
+
+		g->put = (struct put_arg){ STORE_DBI_RECORDS, t->base + i,
+		    &g->put.key, sizeof(g->put.key) };
+		g->rc = 1;
+		g->job = (struct store_job){ group_job_apply, group_job_done, g,
+		    NULL };
+		ck_assert_int_eq(store_submit(t->st, &g->job), CD_EOK);
+	}
+	return NULL;
+}
+
+static void
+wait_done(atomic_int *counter, int want)
+{
+	for (int i = 0; atomic_load(counter) < want; i++) {
+		ck_assert_msg(i < 60000, "jobs not done: %d of %d",
+		    atomic_load(counter), want);
+		usleep(1000);
+	}
+}
+
+START_TEST(test_group_commit)
+{
+	char *dir = harness_mkdtemp();
+	struct store *st = open_dir(dir, 0);
+	struct group_job *jobs = calloc(GROUP_THREADS * GROUP_JOBS,
+	    sizeof(*jobs));
+	struct group_thread t[GROUP_THREADS];
+	pthread_t tid[GROUP_THREADS];
+	struct store_stats ss;
+	struct store_txn *txn;
+	struct store_val v;
+
+	atomic_store(&group_done, 0);
+	for (int i = 0; i < GROUP_THREADS; i++) {
+		t[i] = (struct group_thread){ st, jobs + i * GROUP_JOBS,
+		    (unsigned)i * 100000 };
+		pthread_create(&tid[i], NULL, group_submitter, &t[i]);
+	}
+	for (int i = 0; i < GROUP_THREADS; i++)
+		pthread_join(tid[i], NULL);
+	wait_done(&group_done, GROUP_THREADS * GROUP_JOBS);
+	for (int i = 0; i < GROUP_THREADS * GROUP_JOBS; i++)
+		ck_assert_int_eq(jobs[i].rc, CD_EOK);
+	ck_assert_int_eq(store_stats(st, &ss), CD_EOK);
+	ck_assert_uint_eq(ss.jobs, GROUP_THREADS * GROUP_JOBS);
+	ck_assert_uint_eq(ss.entries[STORE_DBI_RECORDS],
+	    GROUP_THREADS * GROUP_JOBS);
+	ck_assert_msg(ss.commits < GROUP_THREADS * GROUP_JOBS,
+	    "no group commit: %ju commits", (uintmax_t)ss.commits);
+	ck_assert_int_eq(store_read_begin(st, &txn), CD_EOK);
+	for (int i = 0; i < GROUP_THREADS; i++) {
+		for (unsigned j = 0; j < GROUP_JOBS; j++) {
+			uint64_t key = (uint64_t)i * 100000 + j;
+
+			ck_assert_int_eq(get_u64(txn, STORE_DBI_RECORDS, key,
+			    &v), CD_EOK);
+			ck_assert_mem_eq(v.data, &key, sizeof(key));
+		}
+	}
+	store_read_end(txn);
+	store_close(st);
+	free(jobs);
+	harness_rmdir_rf(dir);
+	free(dir);
+}
+END_TEST
+
+/* A job whose apply() blocks the writer until released, so that the jobs
+ * submitted meanwhile are taken as one group. */
+struct plug {
+	pthread_mutex_t	 lock;
+	pthread_cond_t	 cond;
+	bool		 entered;
+	bool		 released;
+	struct store_job job;
+	int		 rc;
+	atomic_int	*done;
+};
+
+static int
+plug_apply(struct store_txn *txn, void *arg)
+{
+	struct plug *p = arg;
+
+	pthread_mutex_lock(&p->lock);
+	p->entered = true;
+	pthread_cond_broadcast(&p->cond);
+	while (!p->released)
+		pthread_cond_wait(&p->cond, &p->lock);
+	pthread_mutex_unlock(&p->lock);
+	return store_put(txn, STORE_DBI_META, "plug", 4, "1", 1);
+}
+
+static void
+plug_done(int rc, void *arg)
+{
+	struct plug *p = arg;
+
+	p->rc = rc;
+	atomic_fetch_add(p->done, 1);
+}
+
+static void
+plug_insert(struct store *st, struct plug *p, atomic_int *done)
+{
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->cond, NULL);
+	p->entered = p->released = false;
+	p->rc = 1;
+	p->done = done;
+	p->job = (struct store_job){ plug_apply, plug_done, p, NULL };
+	ck_assert_int_eq(store_submit(st, &p->job), CD_EOK);
+	pthread_mutex_lock(&p->lock);
+	while (!p->entered)
+		pthread_cond_wait(&p->cond, &p->lock);
+	pthread_mutex_unlock(&p->lock);
+}
+
+static void
+plug_release(struct plug *p)
+{
+	pthread_mutex_lock(&p->lock);
+	p->released = true;
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+}
+
+static void
+plug_destroy(struct plug *p)
+{
+	pthread_cond_destroy(&p->cond);
+	pthread_mutex_destroy(&p->lock);
+}
+
+static int
+apply_put_or_fail(struct store_txn *txn, void *arg)
+{
+	struct group_job *g = arg;
+	int rc = apply_put(txn, &g->put);
+
+	/* The failing job writes first: that write must not survive. */
+	if (rc == CD_EOK && g->put.key == 5)
+		rc = CD_EPARSE;
+	return rc;
+}
+
+static atomic_int fail_done;
+
+static void
+fail_job_done(int rc, void *arg)
+{
+	struct group_job *g = arg;
+
+	g->rc = rc;
+	atomic_fetch_add(&fail_done, 1);
+}
+
+START_TEST(test_failing_apply_isolated)
+{
+	char *dir = harness_mkdtemp();
+	struct store *st = open_dir(dir, 0);
+	struct group_job g[10];
+	struct plug plug;
+	struct store_stats before, after;
+	struct store_txn *txn;
+	struct store_val v;
+
+	atomic_store(&fail_done, 0);
+	plug_insert(st, &plug, &fail_done);
+	ck_assert_int_eq(store_stats(st, &before), CD_EOK);
+	for (int i = 0; i < 10; i++) {
+		g[i].put = (struct put_arg){ STORE_DBI_SPOOL, (uint64_t)i,
+		    "v", 1 };
+		g[i].rc = 1;
+		g[i].job = (struct store_job){ apply_put_or_fail,
+		    fail_job_done, &g[i], NULL };
+		ck_assert_int_eq(store_submit(st, &g[i].job), CD_EOK);
+	}
+	plug_release(&plug);
+	wait_done(&fail_done, 11);
+	ck_assert_int_eq(plug.rc, CD_EOK);
+	for (int i = 0; i < 10; i++)
+		ck_assert_int_eq(g[i].rc, i == 5 ? CD_EPARSE : CD_EOK);
+	ck_assert_int_eq(store_stats(st, &after), CD_EOK);
+	ck_assert_uint_eq(after.failures, 1);
+	ck_assert_uint_eq(after.jobs, 10);
+	ck_assert_int_eq(store_read_begin(st, &txn), CD_EOK);
+	for (int i = 0; i < 10; i++)
+		ck_assert_int_eq(get_u64(txn, STORE_DBI_SPOOL, (uint64_t)i,
+		    &v), i == 5 ? CD_ENOTFOUND : CD_EOK);
+	store_read_end(txn);
+	store_close(st);
+	plug_destroy(&plug);
+	harness_rmdir_rf(dir);
+	free(dir);
+}
+END_TEST
+
+static int
+apply_nested_run(struct store_txn *txn, void *arg)
+{
+	return store_run(arg, apply_set_format, "\0\0\0\1");
+}
+
+START_TEST(test_run_from_writer)
+{
+	char *dir = harness_mkdtemp();
+	struct store *st = open_dir(dir, 0);
+
+	ck_assert_int_eq(store_run(st, apply_nested_run, st), -EDEADLK);
+	store_close(st);
+	harness_rmdir_rf(dir);
+	free(dir);
+}
+END_TEST
+
+struct close_arg {
+	struct store	*st;
+	atomic_bool	 closed;
+};
+
+static void *
+closer(void *arg)
+{
+	struct close_arg *c = arg;
+
+	store_close(c->st);
+	atomic_store(&c->closed, true);
+	return NULL;
+}
+
+START_TEST(test_close_drains)
+{
+	char *dir = harness_mkdtemp();
+	struct store *st = open_dir(dir, 0);
+	struct group_job g[50], extra[100];
+	struct plug plug;
+	struct close_arg c = { .st = st };
+	struct store_txn *txn;
+	struct store_val v;
+	pthread_t tid;
+	atomic_int done;
+	int rc, accepted = 0;
+
+	atomic_store(&done, 0);
+	atomic_store(&group_done, 0);
+	plug_insert(st, &plug, &done);
+	for (int i = 0; i < 50; i++) {
+		g[i].put = (struct put_arg){ STORE_DBI_CURSORS, (uint64_t)i,
+		    "c", 1 };
+		g[i].rc = 1;
+		g[i].job = (struct store_job){ group_job_apply, group_job_done,
+		    &g[i], NULL };
+		ck_assert_int_eq(store_submit(st, &g[i].job), CD_EOK);
+	}
+	pthread_create(&tid, NULL, closer, &c);
+	/* Once closing has begun, new jobs are refused. Those accepted just
+	 * before must be drained like the others. */
+	for (;;) {
+		struct group_job *e = &extra[accepted];
+
+		ck_assert_int_lt(accepted, 100);
+		e->put = (struct put_arg){ STORE_DBI_CURSORS,
+		    1000 + (uint64_t)accepted, "c", 1 };
+		e->rc = 1;
+		e->job = (struct store_job){ group_job_apply, group_job_done, e,
+		    NULL };
+		if ((rc = store_submit(st, &e->job)) != CD_EOK)
+			break;
+		accepted++;
+		usleep(1000);
+	}
+	ck_assert_int_eq(rc, CD_ESHUTDOWN);
+	ck_assert(!atomic_load(&c.closed));
+	/* ...and the queued ones still run once the writer is free. */
+	plug_release(&plug);
+	pthread_join(tid, NULL);
+	ck_assert(atomic_load(&c.closed));
+	ck_assert_int_eq(plug.rc, CD_EOK);
+	ck_assert_int_eq(atomic_load(&group_done), 50 + accepted);
+	for (int i = 0; i < 50; i++)
+		ck_assert_int_eq(g[i].rc, CD_EOK);
+	for (int i = 0; i < accepted; i++)
+		ck_assert_int_eq(extra[i].rc, CD_EOK);
+	plug_destroy(&plug);
+
+	st = open_dir(dir, 0);
+	ck_assert_int_eq(store_read_begin(st, &txn), CD_EOK);
+	for (int i = 0; i < 50; i++)
+		ck_assert_int_eq(get_u64(txn, STORE_DBI_CURSORS, (uint64_t)i,
+		    &v), CD_EOK);
+	store_read_end(txn);
+	store_close(st);
+	harness_rmdir_rf(dir);
+	free(dir);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("store");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, test_basic);
+	tcase_add_test(tc, test_format_mismatch);
+	tcase_add_test(tc, test_group_commit);
+	tcase_add_test(tc, test_failing_apply_isolated);
+	tcase_add_test(tc, test_run_from_writer);
+	tcase_add_test(tc, test_close_drains);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
