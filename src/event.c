@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +13,7 @@
 
 #include "err.h"
 #include "event.h"
+#include "soap.h"
 #include "timeparse.h"
 
 /*
@@ -26,12 +26,8 @@
 #define EVENT_XML_OPTS	(XML_PARSE_NONET | XML_PARSE_NOERROR | \
 			    XML_PARSE_NOWARNING | XML_PARSE_NOCDATA)
 
-static pthread_once_t event_xml_once = PTHREAD_ONCE_INIT;
-
-static void	event_xml_init(void);
 static int	event_set_error(struct event *, const char *, const char *);
 static xmlDocPtr event_read(const char *, size_t, int, char **);
-static bool	event_has_doctype(const char *, size_t);
 static bool	event_is(const xmlNode *, const char *);
 static int	event_text(const xmlNode *, char **);
 static int	event_attr(const xmlNode *, const char *, char **);
@@ -44,12 +40,6 @@ static int	event_system(struct event *, const xmlNode *);
 static int	event_eventdata(struct event *, const xmlNode *, size_t *);
 static int	event_leaves(struct event *, const xmlNode *, size_t *);
 static int	event_extract(struct event *, const xmlNode *);
-
-static void
-event_xml_init(void)
-{
-	xmlInitParser();
-}
 
 static int
 event_set_error(struct event *ev, const char *what, const char *detail)
@@ -68,41 +58,6 @@ event_set_error(struct event *ev, const char *what, const char *detail)
 	if ((ev->error = strdup(tmp)) == NULL)
 		return -ENOMEM;
 	return CD_EOK;
-}
-
-/*
- * A document type declaration can only appear in the prolog, before the
- * root element: skip the XML declaration, processing instructions,
- * comments and white space and look at what comes next.
- */
-static bool
-event_has_doctype(const char *p, size_t n)
-{
-	size_t i = 0;
-
-	if (n >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0)
-		i = 3;
-	while (i < n) {
-		if (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' || p[i] == '\n') {
-			i++;
-			continue;
-		}
-		if (p[i] != '<' || i + 1 >= n)
-			return false;
-		if (p[i + 1] == '?') {
-			const char *e = memmem(p + i, n - i, "?>", 2);
-			if (e == NULL)
-				return false;
-			i = (size_t)(e - p) + 2;
-		} else if (n - i >= 4 && memcmp(p + i, "<!--", 4) == 0) {
-			const char *e = memmem(p + i + 4, n - i - 4, "-->", 3);
-			if (e == NULL)
-				return false;
-			i = (size_t)(e - p) + 3;
-		} else
-			return p[i + 1] == '!';	/* DOCTYPE (or junk) */
-	}
-	return false;
 }
 
 /*
@@ -375,7 +330,7 @@ event_parse(const char *xml, size_t len, struct event **out)
 	int rc = -ENOMEM;
 
 	*out = NULL;
-	pthread_once(&event_xml_once, event_xml_init);
+	soap_init();
 	if ((ev = calloc(1, sizeof(*ev))) == NULL)
 		return -ENOMEM;
 	if ((ev->raw = malloc(len + 1)) == NULL)
@@ -384,7 +339,7 @@ event_parse(const char *xml, size_t len, struct event **out)
 	ev->raw[len] = '\0';
 	ev->raw_len = len;
 
-	if (event_has_doctype(xml, len)) {
+	if (soap_xml_has_doctype(xml, len)) {
 		rc = event_set_error(ev, "document type declaration refused",
 		    NULL);
 		goto done;
