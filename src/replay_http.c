@@ -46,6 +46,7 @@ static int	http_read_response(struct replay_http *, struct replay_resp *,
 		    bool *);
 static int	http_need(struct replay_http *, size_t);
 static int	http_read_chunked(struct replay_http *, struct replay_resp *);
+static char	*http_find(struct replay_http *, const char *);
 
 int
 replay_http_new(struct replay_http **out, const char *host, const char *port,
@@ -164,6 +165,16 @@ http_send(struct replay_http *c, const char *head, size_t hlen,
 	return CD_EOK;
 }
 
+/* Find s in the unconsumed bytes (memmem must not see a NULL buffer). */
+static char *
+http_find(struct replay_http *c, const char *s)
+{
+	if (c->rbuf.data == NULL)
+		return NULL;
+	return memmem(c->rbuf.data + c->rpos, c->rbuf.len - c->rpos, s,
+	    strlen(s));
+}
+
 /* Receive more bytes into rbuf; 0 bytes (peer closed) is -ECONNRESET. */
 static int
 http_fill(struct replay_http *c)
@@ -206,8 +217,7 @@ http_read_chunked(struct replay_http *c, struct replay_resp *resp)
 		char *p, *eol;
 		unsigned long long sz;
 
-		while ((eol = memmem(c->rbuf.data + c->rpos,
-		    c->rbuf.len - c->rpos, "\r\n", 2)) == NULL)
+		while ((eol = http_find(c, "\r\n")) == NULL)
 			if ((rc = http_fill(c)) != CD_EOK)
 				return rc;
 		p = (char *)c->rbuf.data + c->rpos;
@@ -228,8 +238,7 @@ http_read_chunked(struct replay_http *c, struct replay_resp *resp)
 	for (;;) {
 		char *eol;
 
-		while ((eol = memmem(c->rbuf.data + c->rpos,
-		    c->rbuf.len - c->rpos, "\r\n", 2)) == NULL)
+		while ((eol = http_find(c, "\r\n")) == NULL)
 			if ((rc = http_fill(c)) != CD_EOK)
 				return rc;
 		bool empty = eol == (char *)c->rbuf.data + c->rpos;
@@ -254,8 +263,7 @@ http_read_response(struct replay_http *c, struct replay_resp *resp,
 	int rc;
 
 	*got_any = c->rbuf.len > c->rpos;
-	while ((eoh = memmem(c->rbuf.data + c->rpos, c->rbuf.len - c->rpos,
-	    "\r\n\r\n", 4)) == NULL) {
+	while ((eoh = http_find(c, "\r\n\r\n")) == NULL) {
 		if (c->rbuf.len - c->rpos > HEAD_MAX)
 			return CD_ETOOBIG;
 		if ((rc = http_fill(c)) != CD_EOK)
