@@ -43,7 +43,7 @@ dns_name_normalise(const char *in, char out[DNS_NAME_MAX])
 	/* One trailing dot is the DNS root: "a.com." and "a.com" are one name. */
 	if (len > 0 && in[len - 1] == '.')
 		len--;
-	if (len == 0 || len > 253)
+	if (len == 0 || len > 253 || in[len - 1] == '.')
 		return CD_EPARSE;
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)in[i];
