@@ -83,13 +83,20 @@ key_u64(const struct store_val *k)
 }
 
 static struct store *
-open_dir(const char *dir, size_t map_initial)
+open_dir_sync(const char *dir, size_t map_initial, bool nosync)
 {
-	struct store_options o = { .dir = dir, .map_initial = map_initial };
+	struct store_options o = { .dir = dir, .map_initial = map_initial,
+	    .nosync = nosync };
 	struct store *st = NULL;
 
 	ck_assert_int_eq(store_open(&st, &o), CD_EOK);
 	return st;
+}
+
+static struct store *
+open_dir(const char *dir, size_t map_initial)
+{
+	return open_dir_sync(dir, map_initial, false);
 }
 
 static int
@@ -130,7 +137,9 @@ START_TEST(test_basic)
 
 	/* The directory is created (with parents) when missing. */
 	snprintf(sub, sizeof(sub), "%s/a/b", dir);
-	st = open_dir(sub, 0);
+	/* Many small commits: without fsync (the benchmark switch) to keep
+	 * the test fast; durability is the crash test's business. */
+	st = open_dir_sync(sub, 0, true);
 	ck_assert_str_eq(store_dbi_name(STORE_DBI_META), "meta");
 	ck_assert_str_eq(store_dbi_name(STORE_DBI_DNS_IP), "dns_ip");
 	ck_assert_ptr_null(store_dbi_name(STORE_DBI_COUNT));
@@ -620,6 +629,304 @@ START_TEST(test_close_drains)
 }
 END_TEST
 
+#define GROW_VALUE	(32 * 1024)
+#define GROW_COUNT	640	/* 20 MiB of values */
+
+struct reader_arg {
+	struct store	*st;
+	atomic_bool	 stop;
+	atomic_int	 reads;
+	atomic_int	 bad;
+};
+
+/* Reads through growth: every value seen must match its key. */
+static void *
+grow_reader(void *arg)
+{
+	struct reader_arg *r = arg;
+	uint8_t *want = malloc(GROW_VALUE);
+
+	while (!atomic_load(&r->stop)) {
+		struct store_txn *txn;
+		struct store_iter *it;
+		struct store_val k, v;
+
+		if (store_read_begin(r->st, &txn) != CD_EOK) {
+			atomic_fetch_add(&r->bad, 1);
+			continue;
+		}
+		if (store_iter_open(txn, STORE_DBI_SPOOL, &it) == CD_EOK) {
+			if (store_iter_last(it) == CD_EOK) {
+				store_iter_get(it, &k, &v);
+				fill_value(want, GROW_VALUE, key_u64(&k));
+				if (v.len != GROW_VALUE ||
+				    memcmp(v.data, want, GROW_VALUE) != 0)
+					atomic_fetch_add(&r->bad, 1);
+			}
+			store_iter_close(it);
+		}
+		store_read_end(txn);
+		atomic_fetch_add(&r->reads, 1);
+	}
+	free(want);
+	return NULL;
+}
+
+START_TEST(test_map_growth)
+{
+	char *dir = harness_mkdtemp();
+	struct store *st = open_dir(dir, 1 << 20);
+	uint8_t *val = malloc(GROW_VALUE);
+	struct reader_arg ra = { .st = st };
+	struct store_stats ss;
+	struct store_txn *txn;
+	struct store_val v;
+	pthread_t tid[2];
+
+	ck_assert_int_eq(store_stats(st, &ss), CD_EOK);
+	ck_assert_uint_eq(ss.map_size, 1 << 20);
+	for (int i = 0; i < 2; i++)
+		pthread_create(&tid[i], NULL, grow_reader, &ra);
+	for (uint64_t i = 0; i < GROW_COUNT; i++) {
+		fill_value(val, GROW_VALUE, i);
+		ck_assert_int_eq(run_put(st, STORE_DBI_SPOOL, i, val,
+		    GROW_VALUE), CD_EOK);
+	}
+	atomic_store(&ra.stop, true);
+	for (int i = 0; i < 2; i++)
+		pthread_join(tid[i], NULL);
+	ck_assert_int_eq(atomic_load(&ra.bad), 0);
+	ck_assert_int_gt(atomic_load(&ra.reads), 0);
+	ck_assert_int_eq(store_stats(st, &ss), CD_EOK);
+	ck_assert_uint_ge(ss.map_size, (size_t)32 << 20);
+	ck_assert_uint_eq(ss.failures, 0);
+	store_close(st);
+
+	/* Reopened with the small initial size, the map covers the data. */
+	st = open_dir(dir, 1 << 20);
+	ck_assert_int_eq(store_stats(st, &ss), CD_EOK);
+	ck_assert_uint_ge(ss.map_size, (size_t)20 << 20);
+	ck_assert_uint_eq(ss.entries[STORE_DBI_SPOOL], GROW_COUNT);
+	ck_assert_int_eq(store_read_begin(st, &txn), CD_EOK);
+	for (uint64_t i = 0; i < GROW_COUNT; i++) {
+		ck_assert_int_eq(get_u64(txn, STORE_DBI_SPOOL, i, &v), CD_EOK);
+		fill_value(val, GROW_VALUE, i);
+		ck_assert_uint_eq(v.len, GROW_VALUE);
+		ck_assert_mem_eq(v.data, val, GROW_VALUE);
+	}
+	store_read_end(txn);
+	store_close(st);
+	free(val);
+	harness_rmdir_rf(dir);
+	free(dir);
+}
+END_TEST
+
+START_TEST(test_map_max)
+{
+	char *dir = harness_mkdtemp();
+	struct store_options o = { .dir = dir, .map_initial = 1 << 20,
+	    .map_max = 2 << 20 };
+	struct store *st;
+	struct store_stats ss;
+	uint8_t *val = calloc(1, 256 * 1024);
+	int rc = CD_EOK;
+	uint64_t i;
+
+	ck_assert_int_eq(store_open(&st, &o), CD_EOK);
+	for (i = 0; i < 64 && rc == CD_EOK; i++)
+		rc = run_put(st, STORE_DBI_SPOOL, i, val, 256 * 1024);
+	ck_assert_int_eq(rc, CD_EMAPFULL);
+	ck_assert_uint_gt(i, 2);
+	ck_assert_int_eq(store_stats(st, &ss), CD_EOK);
+	ck_assert_uint_eq(ss.map_size, 2 << 20);
+	/* A full map is not a full disk, and small writes still fit. */
+	ck_assert(!store_is_full(st));
+	ck_assert_int_eq(run_put(st, STORE_DBI_HOSTS, 1, "h", 1), CD_EOK);
+	store_close(st);
+	free(val);
+	harness_rmdir_rf(dir);
+	free(dir);
+}
+END_TEST
+
+static uint64_t
+last_seq(struct store *st)
+{
+	struct store_txn *txn;
+	struct store_iter *it;
+	struct store_val k;
+	uint64_t seq = 0;
+
+	if (store_read_begin(st, &txn) != CD_EOK)
+		return UINT64_MAX;
+	if (store_iter_open(txn, STORE_DBI_SPOOL, &it) == CD_EOK) {
+		if (store_iter_last(it) == CD_EOK) {
+			store_iter_get(it, &k, NULL);
+			seq = key_u64(&k);
+		}
+		store_iter_close(it);
+	}
+	store_read_end(txn);
+	return seq;
+}
+
+/* The child: write sequence numbers one commit at a time and report each
+ * acknowledged one to the parent, until killed. */
+static void __attribute__((noreturn))
+crash_child(const char *dir, int fd)
+{
+	struct store_options o = { .dir = dir, .map_initial = 1 << 20 };
+	struct store *st;
+	uint8_t val[200];
+
+	if (store_open(&st, &o) != CD_EOK)
+		_exit(2);
+	for (uint64_t seq = last_seq(st) + 1; ; seq++) {
+		fill_value(val, sizeof(val), seq);
+		if (run_put(st, STORE_DBI_SPOOL, seq, val, sizeof(val)) !=
+		    CD_EOK)
+			_exit(3);
+		if (write(fd, &seq, sizeof(seq)) != sizeof(seq))
+			_exit(4);
+	}
+}
+
+START_TEST(test_crash_reopen)
+{
+	char *dir = harness_mkdtemp();
+	unsigned seed = (unsigned)time(NULL);
+	uint64_t total = 0;
+
+	printf("crash test seed %u\n", seed);
+	srand(seed);
+	for (int iter = 0; iter < 10; iter++) {
+		uint64_t acked[65536], seq;
+		size_t nacked = 0;
+		int fds[2], status;
+		pid_t pid;
+
+		ck_assert_int_eq(pipe(fds), 0);
+		pid = fork();
+		ck_assert_int_ge(pid, 0);
+		if (pid == 0) {
+			close(fds[0]);
+			crash_child(dir, fds[1]);
+		}
+		close(fds[1]);
+		usleep(20000 + (useconds_t)(rand() % 200000));
+		kill(pid, SIGKILL);
+		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+		ck_assert_msg(WIFSIGNALED(status) &&
+		    WTERMSIG(status) == SIGKILL, "child ended by itself: %d",
+		    status);
+		while (read(fds[0], &seq, sizeof(seq)) == sizeof(seq))
+			if (nacked < 65536)
+				acked[nacked++] = seq;
+		close(fds[0]);
+
+		struct store_options o = { .dir = dir, .map_initial = 1 << 20 };
+		struct store *st = NULL;
+		struct store_txn *txn;
+		struct store_val v;
+		uint8_t val[200];
+
+		ck_assert_int_eq(store_open(&st, &o), CD_EOK);
+		ck_assert_int_eq(store_read_begin(st, &txn), CD_EOK);
+		for (size_t i = 0; i < nacked; i++) {
+			ck_assert_msg(get_u64(txn, STORE_DBI_SPOOL, acked[i],
+			    &v) == CD_EOK, "iteration %d: acked seq %ju lost",
+			    iter, (uintmax_t)acked[i]);
+			fill_value(val, sizeof(val), acked[i]);
+			ck_assert_mem_eq(v.data, val, sizeof(val));
+		}
+		store_read_end(txn);
+		/* The reopened store takes writes again. */
+		ck_assert_int_eq(run_put(st, STORE_DBI_CURSORS, 1, "x", 1),
+		    CD_EOK);
+		store_close(st);
+		total += nacked;
+	}
+	ck_assert_uint_gt(total, 10);
+	harness_rmdir_rf(dir);
+	free(dir);
+}
+END_TEST
+
+static int
+apply_del_key(struct store_txn *txn, void *arg)
+{
+	struct store_key k;
+
+	store_key_init(&k);
+	store_key_put_u64(&k, *(uint64_t *)arg);
+	return store_del(txn, STORE_DBI_SPOOL, k.buf, k.len);
+}
+
+/* A real full file system: a 2 MiB tmpfs. Mounting needs privileges; the
+ * test is skipped, saying so, where it is not allowed. Assertions come after
+ * the unmount so a failure leaves no mount behind. */
+START_TEST(test_disk_full)
+{
+	char *mnt = harness_mkdtemp(), dir[4096];
+	struct store_options o = { .dir = dir, .map_initial = 1 << 20,
+	    .map_max = 64 << 20 };
+	struct store *st = NULL;
+	uint8_t val[16384];
+	uint64_t n = 0, zero = 0, present = 0;
+	int open_rc, rc = CD_EOK, rc_after = -1, reopen_rc = -1;
+	bool full = false, full_after = true;
+
+	if (mount("tmpfs", mnt, "tmpfs", 0, "size=2m") != 0) {
+		printf("test_disk_full skipped: cannot mount a tmpfs: %s\n",
+		    strerror(errno));
+		rmdir(mnt);
+		free(mnt);
+		return;
+	}
+	snprintf(dir, sizeof(dir), "%s/db", mnt);
+	open_rc = store_open(&st, &o);
+	if (open_rc == CD_EOK) {
+		for (n = 0; n < 1000 && rc == CD_EOK; n++) {
+			fill_value(val, sizeof(val), n);
+			rc = run_put(st, STORE_DBI_SPOOL, n, val, sizeof(val));
+		}
+		full = store_is_full(st);
+		/* Freeing space lets a later commit succeed. */
+		rc_after = store_run(st, apply_del_key, &zero);
+		full_after = store_is_full(st);
+		store_close(st);
+		st = NULL;
+		if ((reopen_rc = store_open(&st, &o)) == CD_EOK) {
+			struct store_txn *txn;
+			struct store_val v;
+
+			if (store_read_begin(st, &txn) == CD_EOK) {
+				for (uint64_t i = 1; i + 1 < n; i++)
+					if (get_u64(txn, STORE_DBI_SPOOL, i,
+					    &v) == CD_EOK)
+						present++;
+				store_read_end(txn);
+			}
+			store_close(st);
+		}
+	}
+	umount2(mnt, MNT_DETACH);
+	rmdir(mnt);
+	free(mnt);
+
+	ck_assert_int_eq(open_rc, CD_EOK);
+	ck_assert_int_eq(rc, CD_EDISKFULL);
+	ck_assert_uint_gt(n, 10);
+	ck_assert(full);
+	ck_assert_int_eq(rc_after, CD_EOK);
+	ck_assert(!full_after);
+	ck_assert_int_eq(reopen_rc, CD_EOK);
+	/* Every acknowledged write but the deleted first one survived. */
+	ck_assert_uint_eq(present, n - 2);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -632,6 +939,10 @@ main(void)
 	tcase_add_test(tc, test_failing_apply_isolated);
 	tcase_add_test(tc, test_run_from_writer);
 	tcase_add_test(tc, test_close_drains);
+	tcase_add_test(tc, test_map_growth);
+	tcase_add_test(tc, test_map_max);
+	tcase_add_test(tc, test_crash_reopen);
+	tcase_add_test(tc, test_disk_full);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
