@@ -28,6 +28,7 @@
 
 struct auth_gss_ctx {
 	gss_ctx_id_t		 gss;
+	gss_OID			 mech;		/* static, owned by the library */
 	char			*principal;	/* set once established */
 	enum multipart_protocol	 scheme;	/* Kerberos or Negotiate */
 	bool			 established;
@@ -41,7 +42,8 @@ static gss_OID_desc auth_gss_spnego_oid =
 static gss_cred_id_t auth_gss_cred = GSS_C_NO_CREDENTIAL;
 
 static void
-auth_gss_log_status(const char *what, OM_uint32 major, OM_uint32 minor)
+auth_gss_log_status(const char *what, gss_OID mech, OM_uint32 major,
+    OM_uint32 minor)
 {
 	char text[512];
 	size_t off = 0;
@@ -53,11 +55,11 @@ auth_gss_log_status(const char *what, OM_uint32 major, OM_uint32 minor)
 		OM_uint32 ctx = 0, min;
 		gss_buffer_desc msg;
 
-		if (i == 1 && minor == 0)
+		if (i == 1 && (minor == 0 || !GSS_ERROR(major)))
 			break;
 		do {
 			if (GSS_ERROR(gss_display_status(&min, codes[i], types[i],
-			    GSS_C_NO_OID, &ctx, &msg)))
+			    mech, &ctx, &msg)))
 				break;
 			if (off < sizeof(text))
 				off += (size_t)snprintf(text + off, sizeof(text) - off,
@@ -89,14 +91,16 @@ auth_gss_init(const char *keytab)
 	    &mechset, GSS_C_ACCEPT, keytab != NULL ? &store : GSS_C_NO_CRED_STORE,
 	    &auth_gss_cred, NULL, NULL);
 	if (GSS_ERROR(major)) {
-		auth_gss_log_status("cannot use the keytab", major, minor);
+		auth_gss_log_status("cannot use the keytab", GSS_C_NO_OID, major,
+		    minor);
 		auth_gss_cred = GSS_C_NO_CREDENTIAL;
 		return CD_ECONFIG;
 	}
 	/* Keep SPNEGO from ever negotiating NTLM (gss-ntlmssp, if installed). */
 	major = gss_set_neg_mechs(&minor, auth_gss_cred, &krb5only);
 	if (GSS_ERROR(major))
-		auth_gss_log_status("gss_set_neg_mechs", major, minor);
+		auth_gss_log_status("gss_set_neg_mechs", GSS_C_NO_OID, major,
+		    minor);
 	return CD_EOK;
 }
 
@@ -126,6 +130,7 @@ auth_gss_ctx_reset(struct auth_gss_ctx *c)
 	if (c->gss != GSS_C_NO_CONTEXT)
 		gss_delete_sec_context(&minor, &c->gss, GSS_C_NO_BUFFER);
 	c->gss = GSS_C_NO_CONTEXT;
+	c->mech = GSS_C_NO_OID;
 	free(c->principal);
 	c->principal = NULL;
 	c->established = false;
@@ -265,9 +270,10 @@ auth_gss_accept(struct auth_gss_ctx **ctx, const char *authorization,
 	in.value = tok;
 	in.length = tok_len;
 	major = gss_accept_sec_context(&minor, &c->gss, auth_gss_cred, &in,
-	    GSS_C_NO_CHANNEL_BINDINGS, &src, NULL, &out, &flags, NULL, NULL);
+	    GSS_C_NO_CHANNEL_BINDINGS, &src, &c->mech, &out, &flags, NULL, NULL);
 	if (GSS_ERROR(major)) {
-		auth_gss_log_status("Kerberos authentication failed", major, minor);
+		auth_gss_log_status("Kerberos authentication failed", GSS_C_NO_OID,
+		    major, minor);
 		goto fail;
 	}
 	if (out.length > 0 &&
@@ -288,7 +294,7 @@ auth_gss_accept(struct auth_gss_ctx **ctx, const char *authorization,
 	}
 	major = gss_display_name(&minor, src, &dname, NULL);
 	if (GSS_ERROR(major)) {
-		auth_gss_log_status("gss_display_name", major, minor);
+		auth_gss_log_status("gss_display_name", c->mech, major, minor);
 		goto fail;
 	}
 	if ((c->principal = strndup(dname.value, dname.length)) == NULL ||
@@ -361,7 +367,8 @@ auth_gss_unwrap_data(struct auth_gss_ctx *c, const struct multipart_msg *m,
 	major2 = gss_unwrap_iov(&minor2, c->gss, &conf, NULL, iov, 2);
 	if (major2 != GSS_S_COMPLETE) {
 		/* The first error is the telling one for Windows-shaped tokens. */
-		auth_gss_log_status("cannot decrypt the request", major, minor);
+		auth_gss_log_status("cannot decrypt the request", c->mech, major,
+		    minor);
 		goto out;
 	}
 	if (iov[1].buffer.length > m->data_len)
@@ -454,7 +461,8 @@ auth_gss_wrap_body(struct auth_gss_ctx *ctx, const struct multipart_form *form,
 	iov[2].buffer.length = 0;
 	major = gss_wrap_iov(&minor, ctx->gss, 1, GSS_C_QOP_DEFAULT, &conf, iov, 3);
 	if (GSS_ERROR(major)) {
-		auth_gss_log_status("cannot encrypt the reply", major, minor);
+		auth_gss_log_status("cannot encrypt the reply", ctx->mech, major,
+		    minor);
 		goto out;
 	}
 	if (!conf || (pad = iov[2].buffer.length) > 64)
