@@ -94,7 +94,7 @@ def main():
 
     t = Transport(endpoint=args.url, auth_method="kerberos",
                   message_encryption="always", service="HTTP",
-                  read_timeout_sec=60, operation_timeout_sec=50)
+                  read_timeout_sec=60)
     status = 0
     try:
         for name in args.bodies:
