@@ -440,7 +440,27 @@ START_TEST(test_load_errors)
 	    "\"4.90\"/>", CD_ECONFIG);
 	free(e);
 
-	struct rules *r = NULL;
+	/* Rule names are capped at 255 characters. */
+	char xml[1024], longname[300];
+	memset(longname, 'n', 256);
+	longname[256] = '\0';
+	snprintf(xml, sizeof(xml), "<Sysmon schemaversion=\"4.90\"><EventFiltering>"
+	    "<DnsQuery onmatch=\"include\"><QueryName name=\"%s\">x</QueryName>"
+	    "</DnsQuery></EventFiltering></Sysmon>", longname);
+	e = load_err(xml, CD_ECONFIG);
+	ck_assert_msg(strstr(e, "longer than 255") != NULL, "%s", e);
+	free(e);
+
+	/* The legacy default= attribute stands for onmatch=. */
+	struct rules *r = load("<Sysmon schemaversion=\"4.90\"><EventFiltering>"
+	    "<DnsQuery default=\"exclude\"><QueryName>a</QueryName></DnsQuery>"
+	    "</EventFiltering></Sysmon>");
+	struct tev t;
+	tev_init(&t, 22, "QueryName", "a", NULL);
+	ck_assert_int_eq(rules_eval(r, &t.ev, NULL), RULES_DROP);
+	rules_free(r);
+	r = NULL;
+
 	char *err = NULL;
 	ck_assert_int_eq(rules_load("/nonexistent/sysmon.xml", &r, &err), -ENOENT);
 	ck_assert_ptr_nonnull(err);
@@ -463,6 +483,49 @@ START_TEST(test_real_configs_load)
 
 		ck_assert_msg(rc == CD_EOK, "%s: %s", files[i], err ? err : "?");
 		ck_assert_uint_gt(rules_block_count(r), 10);
+		rules_free(r);
+	}
+}
+END_TEST
+
+START_TEST(test_encodings_and_literal_values)
+{
+	static const char doc[] = "<Sysmon schemaversion=\"4.90\"><EventFiltering>"
+	    "<DnsQuery onmatch=\"include\"><QueryName condition=\"begin with\">"
+	    "%COMPUTERNAME%</QueryName><QueryName>\n  spaced\n</QueryName>"
+	    "</DnsQuery></EventFiltering></Sysmon>";
+	char u8[sizeof(doc) + 3], u16[2 * sizeof(doc) + 2];
+	const char *bufs[2] = { u8, u16 };
+	size_t lens[2], n = strlen(doc);
+	struct tev t;
+
+	/* UTF-8 with BOM, and UTF-16LE with BOM. */
+	memcpy(u8, "\xef\xbb\xbf", 3);
+	memcpy(u8 + 3, doc, n);
+	lens[0] = n + 3;
+	u16[0] = '\xff';
+	u16[1] = '\xfe';
+	for (size_t i = 0; i < n; i++) {
+		u16[2 + 2 * i] = doc[i];
+		u16[3 + 2 * i] = '\0';
+	}
+	lens[1] = 2 + 2 * n;
+	for (int k = 0; k < 2; k++) {
+		struct rules *r = NULL;
+		char *err = NULL;
+
+		ck_assert_msg(rules_load_mem(bufs[k], lens[k], "enc.xml", &r, &err)
+		    == CD_EOK, "%d: %s", k, err ? err : "?");
+		/* %VAR% is compared literally (no expansion on Linux). */
+		tev_init(&t, 22, "QueryName", "%computername%.corp", NULL);
+		ck_assert_int_eq(rules_eval(r, &t.ev, NULL), RULES_KEEP);
+		tev_init(&t, 22, "QueryName", "WS01.corp", NULL);
+		ck_assert_int_eq(rules_eval(r, &t.ev, NULL), RULES_DROP);
+		/* Values keep their newlines and indentation. */
+		tev_init(&t, 22, "QueryName", "spaced", NULL);
+		ck_assert_int_eq(rules_eval(r, &t.ev, NULL), RULES_DROP);
+		tev_init(&t, 22, "QueryName", "\n  SPACED\n", NULL);
+		ck_assert_int_eq(rules_eval(r, &t.ev, NULL), RULES_KEEP);
 		rules_free(r);
 	}
 }
@@ -617,6 +680,7 @@ main(void)
 	tcase_add_test(tc, test_shared_family_positions);
 	tcase_add_test(tc, test_load_errors);
 	tcase_add_test(tc, test_real_configs_load);
+	tcase_add_test(tc, test_encodings_and_literal_values);
 	tcase_add_loop_test(tc, test_real_data_counts, 0, 2);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
