@@ -224,13 +224,33 @@ main_api_subscriptions(void *arg, api_subscription_fn *fn, void *fnarg)
 	}
 }
 
+/* A missing subscriptions directory means the built-in Sysmon subscription,
+ * so that `collectord --listen 5985` is useful as is; a directory named on
+ * the command line must exist. */
 static struct subscription_set *
-subscriptions_build(const struct cd_conf *conf)
+subscriptions_build(const struct cd_conf *conf, bool explicit_dir)
 {
 	struct subscription_set *subs = NULL;
+	struct stat sb;
 	char *err = NULL;
-	int rc = subscription_load_dir(conf->subscriptions_dir, &subs, &err);
+	int rc;
 
+	if (!explicit_dir && stat(conf->subscriptions_dir, &sb) != 0 && errno == ENOENT) {
+		struct subscription *sub = NULL;
+		log_info("conf", "%s does not exist: using the built-in Sysmon subscription",
+		    conf->subscriptions_dir);
+		if ((subs = calloc(1, sizeof(*subs))) == NULL ||
+		    (subs->subs = calloc(1, sizeof(*subs->subs))) == NULL ||
+		    subscription_builtin(&sub) != CD_EOK) {
+			subscription_set_free(subs);
+			log_err("conf", "cannot build the built-in subscription");
+			return NULL;
+		}
+		subs->subs[0] = sub;
+		subs->n = 1;
+		return subs;
+	}
+	rc = subscription_load_dir(conf->subscriptions_dir, &subs, &err);
 	if (rc != CD_EOK) {
 		log_err("conf", "%s", err ? err : cd_strerror(rc));
 		free(err);
@@ -261,15 +281,15 @@ main(int argc, char **argv)
 
 	if (opts_parse(argc, argv, &o) != 0)
 		return 2;
-	if (o.config == NULL && getenv("COLLECTORD_SCHEMA_DIR") != NULL)
-		conf_set_schema_dir(getenv("COLLECTORD_SCHEMA_DIR"));
-	else if (getenv("COLLECTORD_SCHEMA_DIR") != NULL)
+	/* Running from the source tree (tests, scripts/setup-and-run): the
+	 * schemas are not installed yet. */
+	if (getenv("COLLECTORD_SCHEMA_DIR") != NULL)
 		conf_set_schema_dir(getenv("COLLECTORD_SCHEMA_DIR"));
 	soap_init();
 
 	if ((conf = config_build(&o)) == NULL)
 		goto out;
-	if ((subs = subscriptions_build(conf)) == NULL)
+	if ((subs = subscriptions_build(conf, o.subscriptions != NULL)) == NULL)
 		goto out;
 	if (o.check_config) {
 		puts("configuration OK");
@@ -344,7 +364,7 @@ main(int argc, char **argv)
 			continue;
 		if (sig == SIGHUP) {
 			struct cd_conf *nconf = config_build(&o);
-			struct subscription_set *nsubs = nconf ? subscriptions_build(nconf) : NULL;
+			struct subscription_set *nsubs = nconf ? subscriptions_build(nconf, o.subscriptions != NULL) : NULL;
 			if (nconf == NULL || nsubs == NULL || nold == 64) {
 				log_err("main", "reload refused: the running configuration is kept");
 				conf_free(nconf);

@@ -331,7 +331,7 @@ wsman_enumerate(struct wsman *w, const struct wsman_request *req,
 	const char *source = wsman_source(req, msg);
 	struct store_txn *txn = NULL;
 	struct buf xml;
-	char base[512], mid[64];
+	char base[512], mid[SOAP_MESSAGE_ID_SIZE];
 	int rc;
 
 	atomic_fetch_add(&w->enumerates, 1);
@@ -339,10 +339,11 @@ wsman_enumerate(struct wsman *w, const struct wsman_request *req,
 	buf_init(&xml, 0);
 	soap_new_message_id(mid);
 	buf_printf(&xml,
-	    "<s:Envelope xml:lang=\"en-US\" xmlns:s=\"" SOAP_NS_S "\" xmlns:a=\"" SOAP_NS_A
-	    "\" xmlns:n=\"" SOAP_NS_N "\" xmlns:w=\"" SOAP_NS_W "\" xmlns:p=\"" SOAP_NS_P "\">"
+	    "<s:Envelope xml:lang=\"en-US\" xmlns:s=\"" SOAP_NS_ENVELOPE "\" xmlns:a=\""
+	    SOAP_NS_ADDRESSING "\" xmlns:n=\"" SOAP_NS_ENUMERATION "\" xmlns:w=\""
+	    SOAP_NS_WSMAN "\" xmlns:p=\"" SOAP_NS_WSMV "\">"
 	    "<s:Header><a:Action>" SOAP_ACTION_ENUMERATE_RESPONSE "</a:Action>"
-	    "<a:MessageID>%s</a:MessageID><a:To>" SOAP_ADDR_ANONYMOUS "</a:To>"
+	    "<a:MessageID>%s</a:MessageID><a:To>" SOAP_ADDRESS_ANONYMOUS "</a:To>"
 	    "<a:RelatesTo>", mid);
 	soap_xml_escape(&xml, msg->message_id);
 	buf_puts(&xml, "</a:RelatesTo></s:Header><s:Body><n:EnumerateResponse>"
@@ -549,7 +550,7 @@ wsman_handle(struct wsman *w, const struct wsman_request *req,
 {
 	struct buf utf8;
 	struct soap_msg *msg = NULL;
-	char *why = NULL;
+	const char *why = NULL;
 	int rc, ret = 0;
 
 	atomic_fetch_add(&w->requests, 1);
@@ -567,9 +568,11 @@ wsman_handle(struct wsman *w, const struct wsman_request *req,
 	struct soap_limits lim = {
 		.max_events = conf->limits.max_events_per_batch,
 		.max_depth = conf->limits.max_xml_depth,
+		.max_nodes = SOAP_DEFAULT_MAX_NODES,
 	};
-	rc = soap_parse((const char *)utf8.data, utf8.len, &lim, &msg, &why);
+	rc = soap_parse((const char *)utf8.data, utf8.len, &lim, &msg);
 	if (rc != CD_EOK) {
+		why = soap_last_error();
 		log_info("wsman", "client=%s bad envelope: %s", req->peer,
 		    why ? why : cd_strerror(rc));
 		wsman_reply_fault(w, rep, rc == CD_ETOOBIG ? 413 : 400, NULL,
@@ -599,7 +602,6 @@ wsman_handle(struct wsman *w, const struct wsman_request *req,
 out:
 	pthread_rwlock_unlock(&w->lock);
 	soap_msg_free(msg);
-	free(why);
 	buf_free(&utf8);
 	return ret;
 }
