@@ -211,7 +211,8 @@ event_system(struct event *ev, const xmlNode *sys)
 		if (n->type != XML_ELEMENT_NODE)
 			continue;
 		if (event_is(n, "Provider")) {
-			if ((rc = event_attr(n, "Name", &ev->provider)) == CD_EOK)
+			rc = event_attr(n, "Name", &ev->provider);
+			if (rc == CD_EOK)
 				rc = event_attr(n, "Guid", &ev->provider_guid);
 		} else if (event_is(n, "EventID")) {
 			if (event_u64(n, UINT32_MAX, &v)) {

@@ -156,7 +156,7 @@ sldc_run(const uint8_t *in, size_t len, size_t max_out, struct buf *out,
 	st.out = out;
 	for (;;) {
 		if (st.pos >= st.nbits)
-			return CD_EPARSE;	/* no End-of-Record: truncated */
+			return CD_EPARSE;	/* no End-of-Record */
 		if (sldc_at_control(&st)) {
 			st.pos += 9;
 			if ((rc = sldc_bits(&st, 4, &v)) != CD_EOK)

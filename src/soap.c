@@ -90,7 +90,7 @@ soap_fail(int rc, const char *fmt, ...)
 	vsnprintf(soap_errbuf, sizeof(soap_errbuf), fmt, ap);
 	va_end(ap);
 	size_t n = strlen(soap_errbuf);
-	while (n > 0 && (soap_errbuf[n - 1] == '\n' || soap_errbuf[n - 1] == ' '))
+	while (n > 0 && soap_ws(soap_errbuf[n - 1]))
 		soap_errbuf[--n] = '\0';
 	return rc;
 }
@@ -663,9 +663,9 @@ soap_build_fault(const char *relates_to, const char *code,
 	    (rc = soap_xml_escape(out, subcode_qname)) != CD_EOK ||
 	    (rc = buf_puts(out, "</s:Value></s:Subcode>")) != CD_EOK))
 		return rc;
-	if ((rc = buf_puts(out, "</s:Code><s:Reason><s:Text xml:lang=\"en-US\">"))
-	    != CD_EOK || (rc = soap_xml_escape(out, reason != NULL ? reason :
-	    "")) != CD_EOK)
+	rc = buf_puts(out, "</s:Code><s:Reason><s:Text xml:lang=\"en-US\">");
+	if (rc != CD_EOK || (rc = soap_xml_escape(out, reason != NULL ?
+	    reason : "")) != CD_EOK)
 		return rc;
 	return buf_puts(out, "</s:Text></s:Reason></s:Fault></s:Body>"
 	    "</s:Envelope>");
