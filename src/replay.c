@@ -509,7 +509,7 @@ host_sub_end(struct worker *w, struct host *h)
 	const struct replay_sub *s = &h->subs[h->cur];
 	struct replay_url u;
 	struct replay_http *c = NULL;
-	char mid[42], opid[42];
+	char mid[42], opid[42], *to = NULL;
 	struct replay_hdr hd = { .machine_id = h->name, .message_id = mid,
 	    .session_id = h->session, .operation_id = opid,
 	    .refs = s->end_refs, .nrefs = s->nend_refs };
@@ -521,7 +521,12 @@ host_sub_end(struct worker *w, struct host *h)
 		return CD_EOK;
 	if ((rc = replay_url_parse(s->end_to, &u)) != CD_EOK)
 		return rc;
-	hd.to = s->end_to;
+	if ((to = strdup(s->end_to)) == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	memcpy(to, "http", 4);
+	hd.to = to;
 	if ((rc = replay_http_new(&c, u.host, u.port, u.hostport,
 	    w->o->timeout_ms)) != CD_EOK)
 		goto out;
@@ -540,6 +545,7 @@ host_sub_end(struct worker *w, struct host *h)
 	if ((rc = replay_msg_end(&w->xml, &hd)) == CD_EOK)
 		rc = exchange(w, h, c, u.path, NULL, NULL);
 out:
+	free(to);
 	replay_http_free(c);
 	replay_url_free(&u);
 	return rc;
@@ -737,7 +743,8 @@ main(int argc, char **argv)
 	for (size_t i = 0; i < nw; i++) {
 		struct counters *c = &ws[i].c;
 
-		memcpy(lat + nlat, ws[i].lat, ws[i].nlat * sizeof(*lat));
+		if (ws[i].nlat > 0)
+			memcpy(lat + nlat, ws[i].lat, ws[i].nlat * sizeof(*lat));
 		nlat += ws[i].nlat;
 		tot.events += c->events;
 		tot.batches += c->batches;

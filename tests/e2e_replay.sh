@@ -66,7 +66,7 @@ start_daemon() {
 }
 
 field() {	# field NAME FILE: a key=value of the summary line
-	sed -n "s/^replay: .*[ ]$1=\([^ ]*\).*/\1/p" "$2"
+	sed -n "s/^replay:.* $1=\([^ ]*\).*/\1/p" "$2"
 }
 
 mkdir -p "$tmp/data"
