@@ -14,7 +14,9 @@
  * arg and is reset at the start of apply().
  *
  * Readers use short read-only transactions (store_read_begin/end), never held
- * across a blocking call.
+ * across a blocking call, store_run() included: growing the map waits for
+ * every open transaction to end. For the same reason a thread holds at most
+ * one read transaction, and apply() opens none (it has the write one).
  *
  * Keys are byte strings compared with memcmp: build them big-endian with
  * store_key.h so byte order is logical order. Values begin with a one-byte
@@ -133,7 +135,9 @@ int store_iter_next(struct store_iter *it);
 int store_iter_prev(struct store_iter *it);
 /** The current key and value (borrowed until the txn ends). */
 void store_iter_get(struct store_iter *it, struct store_val *key, struct store_val *val);
-/** Delete the current entry (write transactions only); the cursor stays valid. */
+/** Delete the current entry (write transactions only); the cursor stays valid:
+ * store_iter_next() moves to the entry that followed the deleted one,
+ * store_iter_prev() to the one before it. */
 int store_iter_del(struct store_iter *it);
 void store_iter_close(struct store_iter *it);
 

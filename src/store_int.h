@@ -22,14 +22,14 @@ struct store {
 
 	/* The queue of submitted jobs, guarded by st_lock. */
 	pthread_mutex_t	 st_lock;
-	pthread_cond_t	 st_cond;	/**< the writer waits here for jobs */
+	pthread_cond_t	 st_cond;	/**< the writer waits for jobs */
 	struct store_job *st_head;
 	struct store_job *st_tail;
 	bool		 st_stopping;	/**< store_close() has begun */
 	bool		 st_running;	/**< the writer thread exists */
 	pthread_t	 st_thread;
 
-	atomic_bool	 st_full;	/**< last commit failed with no space */
+	atomic_bool	 st_full;	/**< last commit found no space */
 	atomic_uint_fast64_t st_commits;
 	atomic_uint_fast64_t st_jobs;
 	atomic_uint_fast64_t st_failures;

@@ -17,8 +17,8 @@ _Static_assert(STORE_KEY_DOMAIN_MAX == STORE_KEY_NAME_MAX + 1,
 
 static uint8_t	*store_key_reserve(struct store_key *, size_t);
 static const uint8_t *store_key_take(struct store_key_reader *, size_t);
-static void	 store_key_put_domain_common(struct store_key *, const char *,
-		    bool);
+static void	 store_key_put_domain_common(struct store_key *,
+		    const char *, bool);
 
 void
 store_key_init(struct store_key *k)

@@ -41,7 +41,7 @@
 struct store_key {
 	uint8_t	 buf[STORE_KEY_MAX];
 	size_t	 len;	/**< bytes used */
-	int	 ret;	/**< sticky error: CD_EOK, CD_ETOOBIG or -EINVAL */
+	int	 ret;	/**< sticky: CD_EOK, CD_ETOOBIG or -EINVAL */
 };
 
 /** Start an empty key. */
@@ -102,7 +102,7 @@ struct store_key_reader {
 	const uint8_t	*p;
 	size_t		 len;
 	size_t		 off;	/**< bytes consumed */
-	int		 ret;	/**< sticky error: CD_EOK or CD_EPARSE */
+	int		 ret;	/**< sticky: CD_EOK or CD_EPARSE */
 };
 
 /** Start reading len bytes at p. */

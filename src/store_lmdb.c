@@ -36,7 +36,7 @@ struct store_txn {
 	struct store_env *env;
 	MDB_txn		*txn;
 	bool		 rdonly;
-	int		 ret;		/**< sticky error of a write txn */
+	int		 ret;		/**< sticky error (write) */
 };
 
 struct store_env {
@@ -44,7 +44,7 @@ struct store_env {
 	MDB_dbi		 dbi[STORE_DBI_COUNT];
 	pthread_rwlock_t gate;
 	bool		 gate_init;
-	size_t		 map_size;	/**< current map size; changed under the gate */
+	size_t		 map_size;	/**< changed under the gate */
 	size_t		 map_max;
 	char		*dir;
 	struct store_txn wtxn;		/**< the writer's transaction */
@@ -55,7 +55,7 @@ struct store_iter {
 	MDB_cursor	*cur;
 	MDB_val		 key;
 	MDB_val		 val;
-	bool		 valid;		/**< key and val hold an entry */
+	bool		 valid;		/**< key, val are set */
 };
 
 static const char *const store_lmdb_names[STORE_DBI_COUNT] = {

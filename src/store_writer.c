@@ -37,7 +37,8 @@ static void	 store_writer_batch(struct store *, struct store_job *,
 		    size_t);
 static int	 store_writer_txn(struct store *, struct store_job *, size_t,
 		    bool *);
-static void	 store_writer_finish(struct store *, struct store_job *, int);
+static void	 store_writer_finish(struct store *, struct store_job *,
+		    int);
 static int	 store_writer_run_apply(struct store_txn *, void *);
 static void	 store_writer_run_done(int, void *);
 

@@ -122,6 +122,34 @@ apply_iter_del_odd(struct store_txn *txn, void *arg)
 	return rc == CD_ENOTFOUND ? CD_EOK : rc;
 }
 
+/* Delete key 20 through a cursor; the neighbours must be 10 and 30. */
+static int
+apply_del_then_prev(struct store_txn *txn, void *arg)
+{
+	struct store_iter *it;
+	struct store_key k;
+	struct store_val kv;
+	uint64_t *got = arg;
+	int rc;
+
+	store_key_init(&k);
+	store_key_put_u64(&k, 20);
+	if ((rc = store_iter_open(txn, STORE_DBI_SPOOL, &it)) != CD_EOK)
+		return rc;
+	if ((rc = store_iter_seek(it, k.buf, k.len)) == CD_EOK &&
+	    (rc = store_iter_del(it)) == CD_EOK &&
+	    (rc = store_iter_prev(it)) == CD_EOK) {
+		store_iter_get(it, &kv, NULL);
+		got[0] = key_u64(&kv);
+		if ((rc = store_iter_next(it)) == CD_EOK) {
+			store_iter_get(it, &kv, NULL);
+			got[1] = key_u64(&kv);
+		}
+	}
+	store_iter_close(it);
+	return rc;
+}
+
 START_TEST(test_basic)
 {
 	char *dir = harness_mkdtemp();
@@ -232,6 +260,10 @@ START_TEST(test_basic)
 
 	ck_assert_int_eq(store_stats(st, &ss), CD_EOK);
 	ck_assert_uint_eq(ss.entries[STORE_DBI_SPOOL], 500);
+	uint64_t nb[2] = { 0, 0 };
+	ck_assert_int_eq(store_run(st, apply_del_then_prev, nb), CD_EOK);
+	ck_assert_uint_eq(nb[0], 10);
+	ck_assert_uint_eq(nb[1], 30);
 	ck_assert_uint_eq(ss.entries[STORE_DBI_META], 1);
 	ck_assert_uint_eq(ss.map_size, (size_t)64 << 20);
 	ck_assert_uint_gt(ss.used_bytes, 0);
@@ -750,6 +782,63 @@ START_TEST(test_map_max)
 }
 END_TEST
 
+/* Another process grows the map while we have the environment open: our
+ * next transaction sees MDB_MAP_RESIZED and must adopt the new size. */
+START_TEST(test_map_resized_elsewhere)
+{
+	char *dir = harness_mkdtemp();
+	struct store *st;
+	struct store_txn *txn;
+	struct store_val v;
+	struct store_stats ss;
+	uint8_t *val = malloc(100 * 1024);
+	int fds[2], status;
+	char go;
+	pid_t pid;
+
+	ck_assert_int_eq(pipe(fds), 0);
+	/* Fork before opening: LMDB handles must not cross a fork. */
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		close(fds[1]);
+		if (read(fds[0], &go, 1) != 1)
+			_exit(2);
+		st = open_dir(dir, 1 << 20);
+		for (uint64_t i = 0; i < 40; i++) {
+			fill_value(val, 100 * 1024, i);
+			if (run_put(st, STORE_DBI_SPOOL, i, val, 100 * 1024) !=
+			    CD_EOK)
+				_exit(3);
+		}
+		store_close(st);
+		_exit(0);
+	}
+	close(fds[0]);
+	st = open_dir(dir, 1 << 20);
+	ck_assert_int_eq(run_put(st, STORE_DBI_HOSTS, 1, "h", 1), CD_EOK);
+	ck_assert_int_eq(write(fds[1], "g", 1), 1);
+	close(fds[1]);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+	ck_assert_int_eq(store_read_begin(st, &txn), CD_EOK);
+	for (uint64_t i = 0; i < 40; i++) {
+		ck_assert_int_eq(get_u64(txn, STORE_DBI_SPOOL, i, &v), CD_EOK);
+		fill_value(val, 100 * 1024, i);
+		ck_assert_mem_eq(v.data, val, 100 * 1024);
+	}
+	store_read_end(txn);
+	ck_assert_int_eq(store_stats(st, &ss), CD_EOK);
+	ck_assert_uint_ge(ss.map_size, (size_t)4 << 20);
+	ck_assert_int_eq(run_put(st, STORE_DBI_SPOOL, 100, "x", 1), CD_EOK);
+	store_close(st);
+	free(val);
+	harness_rmdir_rf(dir);
+	free(dir);
+}
+END_TEST
+
 static uint64_t
 last_seq(struct store *st)
 {
@@ -941,6 +1030,7 @@ main(void)
 	tcase_add_test(tc, test_close_drains);
 	tcase_add_test(tc, test_map_growth);
 	tcase_add_test(tc, test_map_max);
+	tcase_add_test(tc, test_map_resized_elsewhere);
 	tcase_add_test(tc, test_crash_reopen);
 	tcase_add_test(tc, test_disk_full);
 	suite_add_tcase(s, tc);
