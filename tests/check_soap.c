@@ -461,6 +461,51 @@ START_TEST(test_inline_events_and_extra_headers)
 }
 END_TEST
 
+/* Every captured message parses, with the action its file name says. */
+START_TEST(test_every_message)
+{
+	static const struct {
+		const char *file;
+		bool sldc;
+		const char *action;
+	} all[] = {
+		{ "wef/enumerate.utf8.xml", false, SOAP_ACTION_ENUMERATE },
+		{ "wef/enumerate-response.xml", false,
+		  SOAP_ACTION_ENUMERATE_RESPONSE },
+		{ "wef/end.xml", false, SOAP_ACTION_END },
+		{ "wef/end-after-subscription-end.xml", false, SOAP_ACTION_END },
+		{ "wef/heartbeat.utf8.xml", false, SOAP_ACTION_HEARTBEAT },
+		{ "wef/ack-heartbeat.xml", false, SOAP_ACTION_ACK },
+		{ "wef/ack-events.xml", false, SOAP_ACTION_ACK },
+		{ "wef/events.xml", false, SOAP_ACTION_EVENTS },
+		{ "wef/subscription-end.xml", false,
+		  SOAP_ACTION_SUBSCRIPTION_END },
+		{ "wef/reconstructed/ack-events.utf16le.bin", true,
+		  SOAP_ACTION_ACK },
+		{ "wef/reconstructed/ack-heartbeat.utf16le.bin", true,
+		  SOAP_ACTION_ACK },
+		{ "wef/reconstructed/end-after-subscription-end.utf16le.bin",
+		  true, SOAP_ACTION_END },
+		{ "wef/reconstructed/end.utf16le.bin", true, SOAP_ACTION_END },
+		{ "wef/reconstructed/enumerate-response.utf16le.bin", true,
+		  SOAP_ACTION_ENUMERATE_RESPONSE },
+		{ "wef/reconstructed/events.utf16le.bin", true,
+		  SOAP_ACTION_EVENTS },
+		{ "wef/reconstructed/subscription-end.utf16le.bin", true,
+		  SOAP_ACTION_SUBSCRIPTION_END },
+	};
+
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		struct soap_msg *m = parse_body(all[i].file, all[i].sldc);
+		ck_assert_msg(strcmp(m->action, all[i].action) == 0, "%s",
+		    all[i].file);
+		ck_assert(strncmp(m->message_id, "uuid:", 5) == 0);
+		ck_assert_uint_eq(strlen(m->message_id), 41);
+		soap_msg_free(m);
+	}
+}
+END_TEST
+
 int
 main(void)
 {
@@ -478,6 +523,7 @@ main(void)
 	tcase_add_test(tc, test_refused);
 	tcase_add_test(tc, test_event_cap);
 	tcase_add_test(tc, test_inline_events_and_extra_headers);
+	tcase_add_test(tc, test_every_message);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
