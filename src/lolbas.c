@@ -283,6 +283,17 @@ lolbas_is_sysmon(const struct event *ev)
 }
 
 static char *
+lolbas_lower_dup(const char *s)
+{
+	char *d = strdup(s);
+
+	for (char *p = d; p != NULL && *p != '\0'; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p + 32);
+	return d;
+}
+
+static char *
 lolbas_strdup0(const char *s)
 {
 	return s != NULL ? strdup(s) : NULL;
@@ -455,18 +466,25 @@ lolbas_alert(const struct event *ev, const char *listed, bool first_seen,
 {
 	struct jsonw j;
 	const char *port = lolbas_sysmon_data(ev, "DestinationPort");
-	char *end;
+	char *end, *host = NULL, *name = NULL;
 	unsigned long pn;
+	int rc;
 
+	/* The collector's host key and the list's spelling: lower case. */
+	if ((ev->computer != NULL && (host = lolbas_lower_dup(ev->computer)) == NULL) ||
+	    (name = lolbas_lower_dup(listed)) == NULL) {
+		free(host);
+		return -ENOMEM;
+	}
 	jsonw_init(&j, out);
 	jsonw_object_begin(&j);
 	jsonw_kstring(&j, "type", "lolbas_alert");
 	jsonw_kstring(&j, "severity", first_seen ? "high" : "medium");
-	jsonw_kstring(&j, "host", ev->computer);
+	jsonw_kstring(&j, "host", host);
 	jsonw_kuint(&j, "event_id", ev->event_id);
 	jsonw_kstring(&j, "utc_time", lolbas_sysmon_data(ev, "UtcTime"));
 	jsonw_kstring(&j, "image", lolbas_sysmon_data(ev, "Image"));
-	jsonw_kstring(&j, "lolbas", listed);
+	jsonw_kstring(&j, "lolbas", name);
 	jsonw_kstring(&j, "process_guid", lolbas_sysmon_data(ev, "ProcessGuid"));
 	jsonw_kstring(&j, "process_id", lolbas_sysmon_data(ev, "ProcessId"));
 	jsonw_kstring(&j, "user", lolbas_sysmon_data(ev, "User"));
@@ -496,7 +514,10 @@ lolbas_alert(const struct event *ev, const char *listed, bool first_seen,
 	    proc ? proc->parent_command_line : NULL);
 	jsonw_kstring(&j, "process_utc_time", proc ? proc->utc_time : NULL);
 	jsonw_object_end(&j);
-	return jsonw_finish(&j);
+	rc = jsonw_finish(&j);
+	free(host);
+	free(name);
+	return rc;
 }
 
 int

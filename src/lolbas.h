@@ -82,7 +82,8 @@ void lolbas_observe(struct lolbas *lb, const struct event *ev);
  * "query_name","query_status","query_results" (22) or "protocol",
  * "destination_ip","destination_port","destination_hostname" (3),
  * "command_line","parent_image","parent_command_line","process_utc_time"}
- * where the last four come from the Event ID 1 join and are null when the
+ * where host is Computer lower-cased (the collector's host key), "lolbas"
+ * the listed file name, and the last four come from the Event ID 1 join and are null when the
  * process creation is unknown. severity is "high" when the caller says the
  * queried domain is first seen fleet-wide, else "medium".
  * Returns 0 when no alert applies, or a negative error (-ENOMEM,

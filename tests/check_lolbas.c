@@ -143,7 +143,7 @@ START_TEST(test_scenario_alerts)
 	j = parse_alert(&b);
 	ck_assert_str_eq(jstr(j, "type"), "lolbas_alert");
 	ck_assert_str_eq(jstr(j, "severity"), "high");
-	ck_assert_str_eq(jstr(j, "host"), "WS07.corp.example.org");
+	ck_assert_str_eq(jstr(j, "host"), "ws07.corp.example.org");
 	ck_assert_int_eq(json_integer_value(json_object_get(j, "event_id")), 22);
 	ck_assert_str_eq(jstr(j, "image"), "C:\\Windows\\System32\\regsvr32.exe");
 	ck_assert_str_eq(jstr(j, "lolbas"), "regsvr32.exe");
@@ -168,6 +168,20 @@ START_TEST(test_scenario_alerts)
 	ck_assert_str_eq(jstr(j, "protocol"), "tcp");
 	ck_assert_str_eq(jstr(j, "command_line"), CMD);
 	ck_assert_ptr_null(json_object_get(j, "query_name"));
+	json_decref(j);
+
+	/* The list's spelling whatever the path's case. */
+	for (size_t i = 0; i < ev[2]->ndata; i++) {
+		if (strcmp(ev[2]->data[i].name, "Image") == 0) {
+			free(ev[2]->data[i].value);
+			ev[2]->data[i].value = strdup("C:\\WINDOWS\\SysWOW64\\REGSVR32.EXE");
+		}
+	}
+	buf_reset(&b);
+	ck_assert_int_eq(lolbas_check(lb, ev[2], false, &b), 1);
+	j = parse_alert(&b);
+	ck_assert_str_eq(jstr(j, "lolbas"), "regsvr32.exe");
+	ck_assert_str_eq(jstr(j, "image"), "C:\\WINDOWS\\SysWOW64\\REGSVR32.EXE");
 	json_decref(j);
 
 	/* Another host with the same ProcessGuid is another process. */
