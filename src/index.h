@@ -137,7 +137,8 @@ int index_hostdom_get(struct store_txn *txn, const char *host,
 
 /**
  * The hosts that asked for a domain, ordered by host name, limit per page
- * (0: INDEX_LIMIT_DEFAULT; more than INDEX_LIMIT_MAX: -EINVAL).
+ * (0: INDEX_LIMIT_DEFAULT; more than INDEX_LIMIT_MAX: -EINVAL). Costs one
+ * pair lookup per known host, because pair keys are host-major.
  * CD_ENOTFOUND when the domain was never seen, -EINVAL for a bad cursor.
  * Free *out with index_hostdom_list_free().
  */
@@ -169,7 +170,8 @@ int index_host_domains(struct store_txn *txn, const char *host,
 
 /**
  * The names an address (IPv4, IPv6, or IPv4-mapped IPv6) was an answer for,
- * ordered by name, with first/last seen. An address never seen gives an
+ * with first/last seen, in reversed-label order (names of one registered
+ * domain together). Only the query name is recorded, not the CNAME hops. An address never seen gives an
  * empty list; CD_EPARSE for an invalid address. Free with index_ip_list_free().
  */
 int index_ip(struct store_txn *txn, const char *address,
