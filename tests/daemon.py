@@ -44,8 +44,12 @@ def from_utf16(body):
 
 
 class Daemon:
-    def __init__(self, subscriptions=None, extra=(), data_dir=None, auth="none"):
+    def __init__(self, subscriptions=None, extra=(), data_dir=None, auth="none",
+                 default_subscriptions=False):
+        """default_subscriptions: pass no --subscriptions (the daemon's own
+        default directory, missing here, means the built-in subscription)."""
         self.tmp = tempfile.mkdtemp(prefix="cd-it-")
+        self.default_subscriptions = default_subscriptions
         self.data_dir = data_dir or os.path.join(self.tmp, "data")
         self.subscriptions = subscriptions or os.path.join(self.tmp, "subs-empty")
         os.makedirs(self.subscriptions, exist_ok=True)
@@ -61,8 +65,9 @@ class Daemon:
                 "--auth", self.auth,
                 "--listen", "127.0.0.1:%d" % self.port,
                 "--api-listen", "127.0.0.1:%d" % self.api_port,
-                "--data-dir", self.data_dir,
-                "--subscriptions", self.subscriptions] + self.extra
+                "--data-dir", self.data_dir] + \
+            ([] if self.default_subscriptions else ["--subscriptions", self.subscriptions]) + \
+            self.extra
 
     def start(self, timeout=20):
         env = dict(os.environ)
