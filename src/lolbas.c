@@ -58,6 +58,10 @@ static void lolbas_evict(struct lolbas *);
 static struct lolbas_entry *lolbas_find(struct lolbas *, const char *, uint64_t);
 static void lolbas_insert(struct lolbas *, char *, struct lolbas_proc *);
 static const char *lolbas_basename(const char *);
+static char *lolbas_lower_dup(const char *);
+static char *lolbas_strdup0(const char *);
+static int lolbas_proc_encode(const struct lolbas_proc *, struct buf *);
+static int lolbas_proc_key(struct store_key *, const char *, const char *);
 static int lolbas_alert(const struct event *, const char *, bool,
     const struct lolbas_proc *, struct buf *);
 

@@ -206,6 +206,13 @@ static bool rules_term_match(const struct rules_term *,
     const struct rules_evtype *, const struct event *, const char **);
 static bool rules_block_match(const struct rules_block *,
     const struct rules_evtype *, const struct event *, const char **);
+static bool rules_ci_eq(const char *, size_t, const char *, size_t);
+static bool rules_ci_has(const char *, size_t, const char *, size_t);
+static int rules_ci_cmp(const char *, size_t, const char *, size_t);
+static bool rules_list(enum rules_cond, const char *, size_t, const char *,
+    size_t);
+static bool rules_cond_match(enum rules_cond, const char *, size_t,
+    const char *, size_t);
 
 static inline unsigned char
 rules_fold(unsigned char c)
