@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include <libxml/parser.h>
@@ -661,6 +662,7 @@ main(int argc, char **argv)
 	double *lat = NULL, elapsed;
 	size_t nlat = 0;
 	bool failed = false;
+	struct rlimit rl;
 	int rc, status = 1;
 
 	if (parse_opts(argc, argv, &o) != CD_EOK) {
@@ -668,6 +670,12 @@ main(int argc, char **argv)
 		return 2;
 	}
 	xmlInitParser();
+	/* A thousand hosts keep a thousand connections open: lift the soft
+	 * descriptor limit to the hard one. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 	clock_gettime(CLOCK_MONOTONIC, &t_start);
 	if (optind < argc &&
 	    (rc = replay_set_load(argv + optind, (size_t)(argc - optind),
