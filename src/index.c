@@ -16,20 +16,29 @@
 #include "store_key.h"
 
 /*
- * Tables (all keys built with store_key.h, names in reversed-label form):
- *   DNS_DOMAIN     domain                         -> aggregate
- *   DNS_REGDOM     registered domain              -> aggregate
- *   DNS_HOSTDOM    host id u32, domain            -> pair aggregate
- *   DNS_FIRST      first_seen i64, domain         -> ""
- *   DNS_HOSTFIRST  host id u32, first_seen, domain -> ""
- *   DNS_IP         family u8, address, domain     -> version, first, last
- * Hosts and images are interned to u32 ids in the host registry so the
- * per-pair entries (HOSTDOM and HOSTFIRST) stay small.
+ * Tables (keys built with store_key.h, names in reversed-label form):
+ *   DNS_DOMAIN     domain                          -> aggregate (with its ids)
+ *                  0x01, domain id u32             -> version, regdom id u32, name
+ *                  0x00                            -> next domain id
+ *   DNS_REGDOM     registered domain               -> aggregate
+ *                  0x00                            -> next registered domain id
+ *   DNS_HOSTDOM    host id, regdom id, domain id   -> pair aggregate
+ *   DNS_FIRST      first_seen i64, domain          -> ""
+ *   DNS_HOSTFIRST  host id, first_seen, domain id  -> ""
+ *   DNS_IP         family u8, address, domain      -> version, first, last
+ * Names never start with a byte below 0x21, so the 0x00/0x01 records sort
+ * before every name and no name range scan meets them. Hosts, images,
+ * domains and registered domains are u32 ids in the per-pair tables: a pair
+ * costs two entries of 12 and 16 key bytes whatever the name's length.
+ * Grouping pairs by registered domain makes "has this host asked for
+ * anything under it" one prefix seek.
  */
 
 #define INDEX_VERSION		1
-/* version, first, six varints, image count, image ids */
-#define INDEX_AGG_MAXLEN	(1 + 8 + 6 * 10 + 1 + 5 * INDEX_IMAGES_MAX)
+/* version, first, eight varints, image count, image ids */
+#define INDEX_AGG_MAXLEN	(1 + 8 + 8 * 10 + 1 + 5 * INDEX_IMAGES_MAX)
+#define INDEX_K_NEXTID		0x00
+#define INDEX_K_DOMID		0x01
 #define INDEX_IP_VALLEN		17
 /* A suffix query sorts its matches in memory up to this many names, then
  * falls back to scanning the first_seen view (see index_domains_list). */
@@ -41,11 +50,14 @@ enum index_agg_kind {
 	INDEX_AGG_PAIR,		/* (host, domain): no host fields */
 };
 
-/* The decoded value of an aggregate. Ids are the host registry's. */
+/* The decoded value of an aggregate. Host and image ids are the host
+ * registry's; id and rid (full aggregates only) the domain's own id and
+ * that of its registered domain (for a registered domain: both its id). */
 struct index_agg {
 	int64_t	 first, last;
 	uint64_t count, host_count, first_rec;
 	uint32_t first_host, first_image;
+	uint32_t id, rid;
 	uint8_t	 nimg;
 	uint32_t img[INDEX_IMAGES_MAX];
 };
@@ -64,20 +76,32 @@ static int	 index_ip_decode(const void *data, size_t len, int64_t *first,
 		    int64_t *last);
 
 static int	 index_key_domain(struct store_key *k, const char *name);
-static int	 index_key_hostdom(struct store_key *k, uint32_t hid, const char *name);
+static void	 index_key_hostdom(struct store_key *k, uint32_t hid, uint32_t rid,
+		    uint32_t did);
 static int	 index_key_first(struct store_key *k, int64_t t, const char *name);
-static int	 index_key_hostfirst(struct store_key *k, uint32_t hid, int64_t t,
+static void	 index_key_hostfirst(struct store_key *k, uint32_t hid, int64_t t,
+		    uint32_t did);
+static void	 index_key_domid(struct store_key *k, uint32_t did);
+static int	 index_next_id(struct store_txn *txn, enum store_dbi dbi, uint32_t *id);
+static int	 index_domid_get(struct store_txn *txn, uint32_t did,
+		    char name[DNS_NAME_MAX], uint32_t *rid);
+static int	 index_domid_put(struct store_txn *txn, uint32_t did, uint32_t rid,
 		    const char *name);
+static int	 index_agg_load(struct store_txn *txn, enum store_dbi dbi,
+		    const char *name, struct index_agg *a, bool *exists);
+static int	 index_agg_store(struct store_txn *txn, enum store_dbi dbi,
+		    const char *name, const struct index_agg *a);
 static int	 index_earlier(struct store_txn *txn, int64_t t, uint32_t hid,
 		    uint64_t rec, const struct index_agg *a, bool *earlier);
-static int	 index_agg_update(struct store_txn *txn, enum store_dbi dbi,
-		    const char *name, uint32_t hid, uint32_t iid,
-		    const struct dns_obs *obs, bool new_host, bool *created,
-		    int64_t *old_first, int64_t *new_first);
+static int	 index_agg_merge(struct store_txn *txn, struct index_agg *a,
+		    bool exists, uint32_t hid, uint32_t iid,
+		    const struct dns_obs *obs, bool new_host);
 static int	 index_regdom_host_seen(struct store_txn *txn, uint32_t hid,
-		    const char *name, const char *regdom, bool *seen);
+		    uint32_t rid, bool *seen);
 static int	 index_ip_update(struct store_txn *txn, const struct dns_answer *a,
 		    const char *name, int64_t t);
+static int	 index_view_move(struct store_txn *txn, enum store_dbi dbi,
+		    struct store_key *ko, struct store_key *kn, bool had_old);
 
 static size_t
 index_put_varint(uint8_t *p, uint64_t v)
@@ -149,6 +173,8 @@ index_agg_encode(const struct index_agg *a, enum index_agg_kind kind, uint8_t *o
 		n += index_put_varint(out + n, a->first_host);
 		n += index_put_varint(out + n, a->first_image);
 		n += index_put_varint(out + n, a->first_rec);
+		n += index_put_varint(out + n, a->id);
+		n += index_put_varint(out + n, a->rid);
 	}
 	out[n++] = a->nimg;
 	for (i = 0; i < a->nimg; i++)
@@ -161,8 +187,8 @@ index_agg_decode(const void *data, size_t len, enum index_agg_kind kind,
     struct index_agg *a)
 {
 	const uint8_t *p = data, *end = p + len;
-	uint64_t v[6];
-	size_t i, nv = kind == INDEX_AGG_FULL ? 6 : 2;
+	uint64_t v[8];
+	size_t i, nv = kind == INDEX_AGG_FULL ? 8 : 2;
 
 	memset(a, 0, sizeof(*a));
 	if (len < 10 || p[0] != INDEX_VERSION)
@@ -179,6 +205,8 @@ index_agg_decode(const void *data, size_t len, enum index_agg_kind kind,
 		a->first_host = (uint32_t)v[3];
 		a->first_image = (uint32_t)v[4];
 		a->first_rec = v[5];
+		a->id = (uint32_t)v[6];
+		a->rid = (uint32_t)v[7];
 	}
 	if (p >= end || *p > INDEX_IMAGES_MAX)
 		return CD_ECORRUPT;
@@ -234,13 +262,13 @@ index_key_domain(struct store_key *k, const char *name)
 	return store_key_err(k);
 }
 
-static int
-index_key_hostdom(struct store_key *k, uint32_t hid, const char *name)
+static void
+index_key_hostdom(struct store_key *k, uint32_t hid, uint32_t rid, uint32_t did)
 {
 	store_key_init(k);
 	store_key_put_u32(k, hid);
-	store_key_put_domain(k, name);
-	return store_key_err(k);
+	store_key_put_u32(k, rid);
+	store_key_put_u32(k, did);
 }
 
 static int
@@ -252,15 +280,130 @@ index_key_first(struct store_key *k, int64_t t, const char *name)
 	return store_key_err(k);
 }
 
-static int
-index_key_hostfirst(struct store_key *k, uint32_t hid, int64_t t,
-    const char *name)
+static void
+index_key_hostfirst(struct store_key *k, uint32_t hid, int64_t t, uint32_t did)
 {
 	store_key_init(k);
 	store_key_put_u32(k, hid);
 	store_key_put_i64(k, t);
-	store_key_put_domain(k, name);
-	return store_key_err(k);
+	store_key_put_u32(k, did);
+}
+
+static void
+index_key_domid(struct store_key *k, uint32_t did)
+{
+	store_key_init(k);
+	store_key_put_u8(k, INDEX_K_DOMID);
+	store_key_put_u32(k, did);
+}
+
+/* Ids start at 1; the counter lives at the one-byte key 0x00 of the DBI. */
+static int
+index_next_id(struct store_txn *txn, enum store_dbi dbi, uint32_t *id)
+{
+	uint8_t key = INDEX_K_NEXTID, val[4];
+	struct store_val v;
+	uint32_t next = 1;
+	int rc;
+
+	rc = store_get(txn, dbi, &key, 1, &v);
+	if (rc == CD_EOK) {
+		const uint8_t *p = v.data;
+
+		if (v.len != 4)
+			return CD_ECORRUPT;
+		next = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+		    (uint32_t)p[2] << 8 | p[3];
+	} else if (rc != CD_ENOTFOUND) {
+		return rc;
+	}
+	if (next == UINT32_MAX)
+		return CD_ETOOBIG;
+	*id = next++;
+	val[0] = (uint8_t)(next >> 24);
+	val[1] = (uint8_t)(next >> 16);
+	val[2] = (uint8_t)(next >> 8);
+	val[3] = (uint8_t)next;
+	return store_put(txn, dbi, &key, 1, val, sizeof(val));
+}
+
+/* The name and registered-domain id of a domain id. */
+static int
+index_domid_get(struct store_txn *txn, uint32_t did, char name[DNS_NAME_MAX],
+    uint32_t *rid)
+{
+	struct store_key k;
+	struct store_val v;
+	const uint8_t *p;
+	int rc;
+
+	index_key_domid(&k, did);
+	if ((rc = store_get(txn, STORE_DBI_DNS_DOMAIN, k.buf, k.len, &v)) != CD_EOK)
+		return rc == CD_ENOTFOUND ? CD_ECORRUPT : rc;
+	p = v.data;
+	if (v.len < 6 || v.len - 5 >= DNS_NAME_MAX || p[0] != INDEX_VERSION)
+		return CD_ECORRUPT;
+	*rid = (uint32_t)p[1] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 8 | p[4];
+	memcpy(name, p + 5, v.len - 5);
+	name[v.len - 5] = '\0';
+	return CD_EOK;
+}
+
+static int
+index_domid_put(struct store_txn *txn, uint32_t did, uint32_t rid,
+    const char *name)
+{
+	uint8_t val[5 + DNS_NAME_MAX];
+	struct store_key k;
+	size_t len = strlen(name);
+
+	if (len >= DNS_NAME_MAX)
+		return -EINVAL;
+	val[0] = INDEX_VERSION;
+	val[1] = (uint8_t)(rid >> 24);
+	val[2] = (uint8_t)(rid >> 16);
+	val[3] = (uint8_t)(rid >> 8);
+	val[4] = (uint8_t)rid;
+	memcpy(val + 5, name, len);
+	index_key_domid(&k, did);
+	return store_put(txn, STORE_DBI_DNS_DOMAIN, k.buf, k.len, val, 5 + len);
+}
+
+/* Read a full aggregate; *exists false (and a zeroed *a) when absent. */
+static int
+index_agg_load(struct store_txn *txn, enum store_dbi dbi, const char *name,
+    struct index_agg *a, bool *exists)
+{
+	struct store_key k;
+	struct store_val v;
+	int rc;
+
+	memset(a, 0, sizeof(*a));
+	*exists = false;
+	if (index_key_domain(&k, name) != CD_EOK)
+		return CD_EPARSE;
+	rc = store_get(txn, dbi, k.buf, k.len, &v);
+	if (rc == CD_ENOTFOUND)
+		return CD_EOK;
+	if (rc != CD_EOK)
+		return rc;
+	*exists = true;
+	return index_agg_decode(v.data, v.len, INDEX_AGG_FULL, a);
+}
+
+static int
+index_agg_store(struct store_txn *txn, enum store_dbi dbi, const char *name,
+    const struct index_agg *a)
+{
+	uint8_t buf[INDEX_AGG_MAXLEN];
+	struct store_key k;
+	size_t len;
+	int rc;
+
+	if ((rc = index_key_domain(&k, name)) != CD_EOK)
+		return rc;
+	len = index_agg_encode(a, INDEX_AGG_FULL, buf);
+	return store_put(txn, dbi, k.buf, k.len, buf, len);
 }
 
 /* Whether (t, host, rec) sorts before the aggregate's first record: the
@@ -287,69 +430,46 @@ index_earlier(struct store_txn *txn, int64_t t, uint32_t hid, uint64_t rec,
 	return CD_EOK;
 }
 
-/* Update the aggregate of a domain or registered domain. */
+/* Fold one record into a domain or registered-domain aggregate. */
 static int
-index_agg_update(struct store_txn *txn, enum store_dbi dbi, const char *name,
-    uint32_t hid, uint32_t iid, const struct dns_obs *obs, bool new_host,
-    bool *created, int64_t *old_first, int64_t *new_first)
+index_agg_merge(struct store_txn *txn, struct index_agg *a, bool exists,
+    uint32_t hid, uint32_t iid, const struct dns_obs *obs, bool new_host)
 {
-	uint8_t buf[INDEX_AGG_MAXLEN];
-	struct index_agg a;
-	struct store_key k;
-	struct store_val v;
 	bool earlier;
-	size_t len;
 	int rc;
 
-	if ((rc = index_key_domain(&k, name)) != CD_EOK)
-		return rc;
-	rc = store_get(txn, dbi, k.buf, k.len, &v);
-	if (rc == CD_ENOTFOUND) {
-		*created = true;
-		memset(&a, 0, sizeof(a));
-		a.first = a.last = obs->time_ms;
-		a.count = 1;
-		a.host_count = 1;
-		a.first_host = hid;
-		a.first_image = iid;
-		a.first_rec = obs->record_id;
-		index_agg_add_image(&a, iid);
-		*old_first = *new_first = a.first;
-		goto put;
+	if (!exists) {
+		a->first = a->last = obs->time_ms;
+		a->count = 1;
+		a->host_count = 1;
+		a->first_host = hid;
+		a->first_image = iid;
+		a->first_rec = obs->record_id;
+		index_agg_add_image(a, iid);
+		return CD_EOK;
 	}
-	if (rc != CD_EOK)
-		return rc;
-	*created = false;
-	if ((rc = index_agg_decode(v.data, v.len, INDEX_AGG_FULL, &a)) != CD_EOK)
-		return rc;
-	*old_first = a.first;
-	if ((rc = index_earlier(txn, obs->time_ms, hid, obs->record_id, &a,
+	if ((rc = index_earlier(txn, obs->time_ms, hid, obs->record_id, a,
 	    &earlier)) != CD_EOK)
 		return rc;
 	if (earlier) {
-		a.first = obs->time_ms;
-		a.first_host = hid;
-		a.first_image = iid;
-		a.first_rec = obs->record_id;
+		a->first = obs->time_ms;
+		a->first_host = hid;
+		a->first_image = iid;
+		a->first_rec = obs->record_id;
 	}
-	if (obs->time_ms > a.last)
-		a.last = obs->time_ms;
-	a.count++;
+	if (obs->time_ms > a->last)
+		a->last = obs->time_ms;
+	a->count++;
 	if (new_host)
-		a.host_count++;
-	index_agg_add_image(&a, iid);
-	*new_first = a.first;
-put:
-	len = index_agg_encode(&a, INDEX_AGG_FULL, buf);
-	return store_put(txn, dbi, k.buf, k.len, buf, len);
+		a->host_count++;
+	index_agg_add_image(a, iid);
+	return CD_EOK;
 }
 
-/* Has this host asked for regdom or any name under it (before this record)?
- * Host-major pair keys make that two lookups: the exact key and the first
- * key of the "regdom." subtree. */
+/* Has this host asked for any name of registered domain rid before? */
 static int
-index_regdom_host_seen(struct store_txn *txn, uint32_t hid, const char *name,
-    const char *regdom, bool *seen)
+index_regdom_host_seen(struct store_txn *txn, uint32_t hid, uint32_t rid,
+    bool *seen)
 {
 	struct store_iter *it = NULL;
 	struct store_key k;
@@ -357,22 +477,9 @@ index_regdom_host_seen(struct store_txn *txn, uint32_t hid, const char *name,
 	int rc;
 
 	*seen = false;
-	if (strcmp(name, regdom) != 0) {
-		if ((rc = index_key_hostdom(&k, hid, regdom)) != CD_EOK)
-			return rc;
-		rc = store_get(txn, STORE_DBI_DNS_HOSTDOM, k.buf, k.len, &val);
-		if (rc == CD_EOK) {
-			*seen = true;
-			return CD_EOK;
-		}
-		if (rc != CD_ENOTFOUND)
-			return rc;
-	}
 	store_key_init(&k);
 	store_key_put_u32(&k, hid);
-	store_key_put_domain_prefix(&k, regdom);
-	if ((rc = store_key_err(&k)) != CD_EOK)
-		return rc;
+	store_key_put_u32(&k, rid);
 	if ((rc = store_iter_open(txn, STORE_DBI_DNS_HOSTDOM, &it)) != CD_EOK)
 		return rc;
 	rc = store_iter_seek(it, k.buf, k.len);
@@ -417,18 +524,33 @@ index_ip_update(struct store_txn *txn, const struct dns_answer *a,
 	return store_put(txn, STORE_DBI_DNS_IP, k.buf, k.len, val, sizeof(val));
 }
 
+/* Move a first_seen view entry from old to new (old < 0 means none). */
+static int
+index_view_move(struct store_txn *txn, enum store_dbi dbi, struct store_key *ko,
+    struct store_key *kn, bool had_old)
+{
+	int rc;
+
+	if (had_old) {
+		rc = store_del(txn, dbi, ko->buf, ko->len);
+		if (rc != CD_EOK && rc != CD_ENOTFOUND)
+			return rc;
+	}
+	return store_put(txn, dbi, kn->buf, kn->len, "", 0);
+}
+
 int
 index_apply(struct store_txn *txn, const char *host, const struct dns_obs *obs,
     struct index_effects *eff)
 {
 	uint8_t buf[INDEX_AGG_MAXLEN];
 	struct index_effects e = { false, false, false };
-	struct store_key k, kf;
+	struct index_agg dom, rd, pair;
+	struct store_key k, ko, kn;
 	struct store_val v;
-	struct index_agg pair;
 	uint32_t hid, iid = 0;
-	int64_t old_first, new_first, t = obs->time_ms;
-	bool created, new_pair, regdom_seen = true;
+	int64_t old_first, t = obs->time_ms;
+	bool dom_exists, rd_exists, new_pair, regdom_seen = true;
 	size_t i, len;
 	int rc;
 
@@ -436,8 +558,8 @@ index_apply(struct store_txn *txn, const char *host, const struct dns_obs *obs,
 		*eff = e;
 	/* A name the key builder refuses cannot be indexed; dropping that one
 	 * observation is better than failing the whole batch for it. */
-	if (index_key_hostdom(&k, 0, obs->name) != CD_EOK ||
-	    index_key_domain(&kf, obs->regdom) != CD_EOK) {
+	if (index_key_domain(&k, obs->name) != CD_EOK ||
+	    index_key_domain(&k, obs->regdom) != CD_EOK) {
 		log_debug("index", "not indexing name \"%s\"", obs->name);
 		return CD_EOK;
 	}
@@ -449,16 +571,32 @@ index_apply(struct store_txn *txn, const char *host, const struct dns_obs *obs,
 	else if (rc != CD_EOK)
 		return rc;
 
-	if ((rc = index_key_hostdom(&k, hid, obs->name)) != CD_EOK)
+	if ((rc = index_agg_load(txn, STORE_DBI_DNS_DOMAIN, obs->name, &dom,
+	    &dom_exists)) != CD_EOK ||
+	    (rc = index_agg_load(txn, STORE_DBI_DNS_REGDOM, obs->regdom, &rd,
+	    &rd_exists)) != CD_EOK)
 		return rc;
+	if (!rd_exists) {
+		if ((rc = index_next_id(txn, STORE_DBI_DNS_REGDOM, &rd.id)) != CD_EOK)
+			return rc;
+		rd.rid = rd.id;
+	}
+	if (!dom_exists) {
+		if ((rc = index_next_id(txn, STORE_DBI_DNS_DOMAIN, &dom.id)) != CD_EOK)
+			return rc;
+		dom.rid = rd.id;
+		if ((rc = index_domid_put(txn, dom.id, dom.rid, obs->name)) != CD_EOK)
+			return rc;
+	}
+
+	/* The (host, domain) pair and the per-host first_seen view. */
+	index_key_hostdom(&k, hid, dom.rid, dom.id);
 	rc = store_get(txn, STORE_DBI_DNS_HOSTDOM, k.buf, k.len, &v);
 	if (rc != CD_EOK && rc != CD_ENOTFOUND)
 		return rc;
 	new_pair = rc == CD_ENOTFOUND;
 	if (new_pair) {
-		rc = index_regdom_host_seen(txn, hid, obs->name, obs->regdom,
-		    &regdom_seen);
-		if (rc != CD_EOK)
+		if ((rc = index_regdom_host_seen(txn, hid, dom.rid, &regdom_seen)) != CD_EOK)
 			return rc;
 		memset(&pair, 0, sizeof(pair));
 		pair.first = pair.last = t;
@@ -479,48 +617,34 @@ index_apply(struct store_txn *txn, const char *host, const struct dns_obs *obs,
 	len = index_agg_encode(&pair, INDEX_AGG_PAIR, buf);
 	if ((rc = store_put(txn, STORE_DBI_DNS_HOSTDOM, k.buf, k.len, buf, len)) != CD_EOK)
 		return rc;
-	/* The per-host view: a late record with an earlier time moves the key. */
-	if (!new_pair && pair.first != old_first) {
-		if ((rc = index_key_hostfirst(&kf, hid, old_first, obs->name)) != CD_EOK)
-			return rc;
-		rc = store_del(txn, STORE_DBI_DNS_HOSTFIRST, kf.buf, kf.len);
-		if (rc != CD_EOK && rc != CD_ENOTFOUND)
-			return rc;
-	}
+	/* A late record with an earlier time moves the view entry. */
 	if (new_pair || pair.first != old_first) {
-		if ((rc = index_key_hostfirst(&kf, hid, pair.first, obs->name)) != CD_EOK)
-			return rc;
-		if ((rc = store_put(txn, STORE_DBI_DNS_HOSTFIRST, kf.buf, kf.len,
-		    "", 0)) != CD_EOK)
+		index_key_hostfirst(&ko, hid, old_first, dom.id);
+		index_key_hostfirst(&kn, hid, pair.first, dom.id);
+		if ((rc = index_view_move(txn, STORE_DBI_DNS_HOSTFIRST, &ko, &kn,
+		    !new_pair)) != CD_EOK)
 			return rc;
 	}
 	e.new_on_host = new_pair;
 
-	rc = index_agg_update(txn, STORE_DBI_DNS_DOMAIN, obs->name, hid, iid,
-	    obs, new_pair, &created, &old_first, &new_first);
-	if (rc != CD_EOK)
+	/* The domain and the fleet-wide view. */
+	old_first = dom.first;
+	if ((rc = index_agg_merge(txn, &dom, dom_exists, hid, iid, obs, new_pair)) != CD_EOK ||
+	    (rc = index_agg_store(txn, STORE_DBI_DNS_DOMAIN, obs->name, &dom)) != CD_EOK)
 		return rc;
-	e.new_domain = created;
-	if (!created && new_first != old_first) {
-		if ((rc = index_key_first(&kf, old_first, obs->name)) != CD_EOK)
-			return rc;
-		rc = store_del(txn, STORE_DBI_DNS_FIRST, kf.buf, kf.len);
-		if (rc != CD_EOK && rc != CD_ENOTFOUND)
-			return rc;
-	}
-	if (created || new_first != old_first) {
-		if ((rc = index_key_first(&kf, new_first, obs->name)) != CD_EOK)
-			return rc;
-		if ((rc = store_put(txn, STORE_DBI_DNS_FIRST, kf.buf, kf.len,
-		    "", 0)) != CD_EOK)
+	if (!dom_exists || dom.first != old_first) {
+		if ((rc = index_key_first(&ko, old_first, obs->name)) != CD_EOK ||
+		    (rc = index_key_first(&kn, dom.first, obs->name)) != CD_EOK ||
+		    (rc = index_view_move(txn, STORE_DBI_DNS_FIRST, &ko, &kn,
+		    dom_exists)) != CD_EOK)
 			return rc;
 	}
+	e.new_domain = !dom_exists;
 
-	rc = index_agg_update(txn, STORE_DBI_DNS_REGDOM, obs->regdom, hid, iid,
-	    obs, !regdom_seen, &created, &old_first, &new_first);
-	if (rc != CD_EOK)
+	if ((rc = index_agg_merge(txn, &rd, rd_exists, hid, iid, obs, !regdom_seen)) != CD_EOK ||
+	    (rc = index_agg_store(txn, STORE_DBI_DNS_REGDOM, obs->regdom, &rd)) != CD_EOK)
 		return rc;
-	e.new_regdom = created;
+	e.new_regdom = !rd_exists;
 
 	for (i = 0; i < obs->nanswers; i++) {
 		if (!obs->answers[i].is_addr)
@@ -639,10 +763,10 @@ index_regdom_get(struct store_txn *txn, const char *name, struct index_domain *o
 	return index_agg_get(txn, STORE_DBI_DNS_REGDOM, name, true, out);
 }
 
-/* Look a pair up by host id; fills out when found. */
+/* Look a pair up by its ids; fills out when found. */
 static int
-index_pair_fill(struct store_txn *txn, uint32_t hid, const char *host,
-    const char *norm, struct index_hostdom *out)
+index_pair_fill(struct store_txn *txn, uint32_t hid, uint32_t rid, uint32_t did,
+    const char *host, const char *norm, struct index_hostdom *out)
 {
 	struct index_agg a;
 	struct store_key k;
@@ -650,8 +774,7 @@ index_pair_fill(struct store_txn *txn, uint32_t hid, const char *host,
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if (index_key_hostdom(&k, hid, norm) != CD_EOK)
-		return CD_EPARSE;
+	index_key_hostdom(&k, hid, rid, did);
 	if ((rc = store_get(txn, STORE_DBI_DNS_HOSTDOM, k.buf, k.len, &v)) != CD_EOK)
 		return rc;
 	if ((rc = index_agg_decode(v.data, v.len, INDEX_AGG_PAIR, &a)) != CD_EOK)
@@ -675,17 +798,23 @@ index_hostdom_get(struct store_txn *txn, const char *host, const char *name,
     struct index_hostdom *out)
 {
 	char norm[DNS_NAME_MAX], hname[HOSTS_NAME_MAX];
+	struct index_agg dom;
 	uint32_t hid;
+	bool exists;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	if (dns_name_normalise(name, norm) != CD_EOK)
 		return CD_EPARSE;
+	if ((rc = index_agg_load(txn, STORE_DBI_DNS_DOMAIN, norm, &dom, &exists)) != CD_EOK)
+		return rc;
+	if (!exists)
+		return CD_ENOTFOUND;
 	if ((rc = hosts_id(txn, host, false, &hid)) != CD_EOK)
 		return rc;
 	if ((rc = hosts_name(txn, hid, hname)) != CD_EOK)
 		return rc;
-	return index_pair_fill(txn, hid, hname, norm, out);
+	return index_pair_fill(txn, hid, dom.rid, dom.id, hname, norm, out);
 }
 
 static int
@@ -717,12 +846,12 @@ index_domain_hosts(struct store_txn *txn, const char *name,
     struct index_hostdom_list *out)
 {
 	char norm[DNS_NAME_MAX];
-	struct index_domain dom;
+	struct index_agg dom;
 	struct hosts_list hl;
 	struct index_hostdom hd;
 	size_t cap = 0, i;
 	uint64_t found = 0;
-	bool more = true, resumed = cursor_len > 0;
+	bool more = true, resumed = cursor_len > 0, exists;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -731,8 +860,10 @@ index_domain_hosts(struct store_txn *txn, const char *name,
 		return -EINVAL;
 	if (dns_name_normalise(name, norm) != CD_EOK)
 		return CD_EPARSE;
-	if ((rc = index_domain_get(txn, norm, &dom)) != CD_EOK)
+	if ((rc = index_agg_load(txn, STORE_DBI_DNS_DOMAIN, norm, &dom, &exists)) != CD_EOK)
 		return rc;
+	if (!exists)
+		return CD_ENOTFOUND;
 	/*
 	 * Pair keys are host-major (that keeps "new on this host" and the
 	 * registered-domain host test cheap), so the hosts of a domain are one
@@ -746,8 +877,8 @@ index_domain_hosts(struct store_txn *txn, const char *name,
 			goto fail;
 		more = hl.next_cursor_len > 0;
 		for (i = 0; i < hl.n; i++) {
-			rc = index_pair_fill(txn, hl.items[i].id, hl.items[i].host,
-			    norm, &hd);
+			rc = index_pair_fill(txn, hl.items[i].id, dom.rid, dom.id,
+			    hl.items[i].host, norm, &hd);
 			if (rc == CD_ENOTFOUND)
 				continue;
 			if (rc != CD_EOK)
@@ -785,11 +916,9 @@ index_domain_hosts(struct store_txn *txn, const char *name,
 		out->next_cursor_len = strlen(h);
 		memcpy(out->next_cursor, h, out->next_cursor_len);
 	}
-	index_domain_clear(&dom);
 	return CD_EOK;
 fail:
 	hosts_list_free(&hl);
-	index_domain_clear(&dom);
 	index_hostdom_list_free(out);
 	return rc;
 }
@@ -956,8 +1085,8 @@ static int
 index_first_walk(struct store_txn *txn, enum store_dbi dbi,
     const uint8_t *prefix, size_t plen, const struct index_filter *f,
     const uint8_t *cursor, size_t cursor_len,
-    int (*visit)(void *arg, int64_t first, const char *rev, bool *stop),
-    void *arg)
+    int (*visit)(void *arg, int64_t first, const uint8_t *rest, size_t restlen,
+    bool *stop), void *arg)
 {
 	struct store_iter *it = NULL;
 	struct store_val key, val;
@@ -978,7 +1107,6 @@ index_first_walk(struct store_txn *txn, enum store_dbi dbi,
 	for (rc = store_iter_seek(it, k.buf, k.len); rc == CD_EOK && !stop;
 	    rc = store_iter_next(it)) {
 		struct store_key_reader r;
-		const char *rev;
 		int64_t first;
 
 		store_iter_get(it, &key, &val);
@@ -988,17 +1116,16 @@ index_first_walk(struct store_txn *txn, enum store_dbi dbi,
 		if (cursor_len > 0 && key.len == k.len &&
 		    memcmp(key.data, k.buf, k.len) == 0)
 			continue;
-		store_key_reader_init(&r, (const uint8_t *)key.data + plen,
-		    key.len - plen);
-		first = store_key_get_i64(&r);
-		rev = store_key_get_str(&r, NULL);
-		if (!store_key_reader_done(&r)) {
+		if (key.len < plen + 9) {
 			rc = CD_ECORRUPT;
 			break;
 		}
+		store_key_reader_init(&r, (const uint8_t *)key.data + plen, 8);
+		first = store_key_get_i64(&r);
 		if (f != NULL && f->has_before && first >= f->first_seen_before)
 			break;
-		if ((rc = visit(arg, first, rev, &stop)) != CD_EOK)
+		if ((rc = visit(arg, first, (const uint8_t *)key.data + plen + 8,
+		    key.len - plen - 8, &stop)) != CD_EOK)
 			break;
 	}
 	if (rc == CD_ENOTFOUND)
@@ -1017,12 +1144,17 @@ struct index_dl_ctx {
 };
 
 static int
-index_dl_visit(void *arg, int64_t first, const char *rev, bool *stop)
+index_dl_visit(void *arg, int64_t first, const uint8_t *rest, size_t restlen,
+    bool *stop)
 {
 	struct index_dl_ctx *c = arg;
+	const char *rev = (const char *)rest;
 	bool added;
 	int rc;
 
+	if (restlen < 2 || rest[restlen - 1] != '\0' ||
+	    memchr(rest, '\0', restlen - 1) != NULL)
+		return CD_ECORRUPT;
 	if (c->out->n == c->limit) {
 		/* One more item exists: the page gets a cursor. */
 		struct index_domain *last = &c->out->items[c->out->n - 1];
@@ -1078,7 +1210,9 @@ index_domains_list(struct store_txn *txn, const struct index_filter *f,
 			for (i = 0; i < ncand && rc == CD_EOK; i++) {
 				bool stop = false;
 
-				rc = index_dl_visit(&c, cands[i].first, cands[i].rev, &stop);
+				rc = index_dl_visit(&c, cands[i].first,
+				    (const uint8_t *)cands[i].rev,
+				    strlen(cands[i].rev) + 1, &stop);
 				if (stop)
 					break;
 			}
@@ -1102,29 +1236,38 @@ struct index_hd_ctx {
 	const char		*host;
 	struct index_hostdom_list *out;
 	size_t			 cap, limit;
+	uint32_t		 last_did;
 };
 
+/* A per-host cursor is the tail of a DNS_HOSTFIRST key: first_seen, domain id. */
 static int
-index_hd_visit(void *arg, int64_t first, const char *rev, bool *stop)
+index_hd_visit(void *arg, int64_t first, const uint8_t *rest, size_t restlen,
+    bool *stop)
 {
 	struct index_hd_ctx *c = arg;
-	char name[DNS_NAME_MAX], lrev[DNS_NAME_MAX];
+	char name[DNS_NAME_MAX];
 	struct index_hostdom hd;
+	struct store_key k;
+	uint32_t did, rid;
 	int rc;
 
 	(void)first;
+	if (restlen != 4)
+		return CD_ECORRUPT;
 	if (c->out->n == c->limit) {
-		struct index_hostdom *last = &c->out->items[c->out->n - 1];
-
-		dns_name_reverse(last->domain, lrev);
-		index_set_cursor(c->out->next_cursor, &c->out->next_cursor_len,
-		    last->first_seen, lrev);
+		store_key_init(&k);
+		store_key_put_i64(&k, c->out->items[c->out->n - 1].first_seen);
+		store_key_put_u32(&k, c->last_did);
+		memcpy(c->out->next_cursor, k.buf, k.len);
+		c->out->next_cursor_len = k.len;
 		*stop = true;
 		return CD_EOK;
 	}
-	if ((rc = index_name_from_rev(rev, name)) != CD_EOK)
+	did = (uint32_t)rest[0] << 24 | (uint32_t)rest[1] << 16 |
+	    (uint32_t)rest[2] << 8 | rest[3];
+	if ((rc = index_domid_get(c->txn, did, name, &rid)) != CD_EOK)
 		return rc;
-	rc = index_pair_fill(c->txn, c->hid, c->host, name, &hd);
+	rc = index_pair_fill(c->txn, c->hid, rid, did, c->host, name, &hd);
 	if (rc != CD_EOK)
 		return rc == CD_ENOTFOUND ? CD_ECORRUPT : rc;
 	if ((rc = index_grow((void **)&c->out->items, c->out->n, &c->cap,
@@ -1133,6 +1276,7 @@ index_hd_visit(void *arg, int64_t first, const char *rev, bool *stop)
 		return rc;
 	}
 	c->out->items[c->out->n++] = hd;
+	c->last_did = did;
 	return CD_EOK;
 }
 
@@ -1147,7 +1291,7 @@ index_host_domains(struct store_txn *txn, const char *host,
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if (index_limit(&limit) != CD_EOK || index_cursor_check(cursor, cursor_len) != CD_EOK)
+	if (index_limit(&limit) != CD_EOK || (cursor_len != 0 && cursor_len != 12))
 		return -EINVAL;
 	memset(&c, 0, sizeof(c));
 	if ((rc = hosts_id(txn, host, false, &c.hid)) != CD_EOK)
@@ -1303,24 +1447,19 @@ index_prune(struct store_txn *txn, int64_t older_than_ms, unsigned max_deletes,
 			old = last < older_than_ms;
 			if (old && dbi == STORE_DBI_DNS_HOSTDOM) {
 				/* The per-host view entry goes with the pair:
-				 * (host id, first_seen, domain). */
+				 * (host id, first_seen, domain id). */
 				struct store_key_reader r;
-				const char *rev;
-				uint32_t hid;
+				uint32_t hid, did;
 
 				store_key_reader_init(&r, key.data, key.len);
 				hid = store_key_get_u32(&r);
-				rev = store_key_get_str(&r, NULL);
+				(void)store_key_get_u32(&r);
+				did = store_key_get_u32(&r);
 				if (!store_key_reader_done(&r)) {
 					rc = CD_ECORRUPT;
 					break;
 				}
-				store_key_init(&k);
-				store_key_put_u32(&k, hid);
-				store_key_put_i64(&k, first);
-				store_key_put_str(&k, rev);
-				if ((rc = store_key_err(&k)) != CD_EOK)
-					break;
+				index_key_hostfirst(&k, hid, first, did);
 				rc = store_del(txn, STORE_DBI_DNS_HOSTFIRST, k.buf, k.len);
 				if (rc != CD_EOK && rc != CD_ENOTFOUND)
 					break;
