@@ -40,6 +40,8 @@ struct wsman {
 	char				**thumbs; /**< issuer CA thumbprints (tls) */
 	size_t				 nthumbs;
 	bool				 stopping;
+	bool				(*gate_full)(void *);
+	void				*gate_arg;
 
 	atomic_uint_fast64_t requests, enumerates, heartbeats, batches_acked,
 	    batches_refused, events_received, events_acked, events_duplicate,
@@ -151,6 +153,15 @@ wsman_set_config(struct wsman *w, const struct cd_conf *conf,
 	w->nthumbs = n;
 	pthread_rwlock_unlock(&w->lock);
 	wsman_thumbs_free(old, nold);
+}
+
+void
+wsman_set_gate(struct wsman *w, bool (*full)(void *), void *arg)
+{
+	pthread_rwlock_wrlock(&w->lock);
+	w->gate_full = full;
+	w->gate_arg = arg;
+	pthread_rwlock_unlock(&w->lock);
 }
 
 void
@@ -478,6 +489,14 @@ wsman_delivery(struct wsman *w, const struct wsman_request *req,
 		source_host = wsman_lower_dup(source), rc = source_host ? CD_EOK : -ENOMEM;
 	if (rc != CD_EOK) {
 		rep->status = 403;
+		return 0;
+	}
+	if (kind == INGEST_EVENTS && w->gate_full != NULL && w->gate_full(w->gate_arg)) {
+		log_warn("wsman", "source=%s batch refused with 503: the spool is at its "
+		    "cap until the outputs catch up", source);
+		atomic_fetch_add(&w->batches_refused, 1);
+		free(source_host);
+		rep->status = 503;
 		return 0;
 	}
 	relay = auth_acl_match_any((const char *const *)conf->relays.v,

@@ -82,6 +82,13 @@ int wsman_handle(struct wsman *w, const struct wsman_request *req,
     struct wsman_reply *rep, wsman_done_fn done, void *arg);
 
 /**
+ * A gate asked before every Events batch: when full(arg) is true (the spool
+ * is at its cap because an output lags), the batch gets 503 without Ack,
+ * so the source keeps its events and retries later. Set once at start-up.
+ */
+void wsman_set_gate(struct wsman *w, bool (*full)(void *), void *arg);
+
+/**
  * Stop submitting to the store: from now on deliveries get 503 (the client
  * keeps its events and retries). Returns once no thread is still
  * submitting, so the store can then be closed safely.

@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * The sinks compiled in. Each sink file defines one struct
+ * output_sink_ops; add its declaration here and its address to
+ * OUTPUT_SINKS, which output_sink_find() searches.
+ */
+#ifndef CD_OUTPUT_SINKS_H
+#define CD_OUTPUT_SINKS_H
+
+#include "output.h"
+
+extern const struct output_sink_ops output_file_ops;
+
+#define OUTPUT_SINKS	&output_file_ops
+#endif
