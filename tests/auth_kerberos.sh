@@ -111,5 +111,13 @@ unauth "NTLM under Negotiate" "Negotiate TlRMTVNTUAABAAAAB4IIogAAAAAAAAAAAAAAAAA
 unauth "Basic" "Basic V0lOMTAkOnNlY3JldA=="
 
 kill -0 "$pid" 2>/dev/null || fail "daemon died"
+# A clean stop, and nothing from the sanitizers (sanitizer builds).
+kill -TERM "$pid"
+wait "$pid"
+rc=$?
+pid=
+[ "$rc" = 0 ] || fail "daemon exit status $rc after SIGTERM"
+grep -E 'AddressSanitizer|LeakSanitizer|runtime error' "$tmp/daemon.log" &&
+	fail "sanitizer report in the daemon log"
 echo "PASS"
 exit 0
