@@ -712,7 +712,8 @@ subscription_load_dir(const char *dir, struct subscription_set **out,
 			goto out;
 		nnames++;
 	}
-	qsort(names, nnames, sizeof(*names), subscription_cmp_name);
+	if (nnames > 0)
+		qsort(names, nnames, sizeof(*names), subscription_cmp_name);
 	if ((set = calloc(1, sizeof(*set))) == NULL)
 		goto out;
 	rc = CD_EOK;
