@@ -37,6 +37,8 @@
 #include "wsman.h"
 
 #define LISTENER_MAX 32
+/* listener_auth_kerberos(): the exchange continues in another leg. */
+#define CD_EAGAIN_AUTH 1
 
 enum listener_kind { LISTENER_WEF, LISTENER_WEF_TLS, LISTENER_API };
 
@@ -197,22 +199,25 @@ listener_auth_kerberos(struct request *req, struct MHD_Connection *c)
 
 	if (authz != NULL) {
 		char *principal = NULL;
-		struct auth_gss_ctx *ctx = NULL;
-		int rc = auth_gss_accept(&ctx, authz, &req->www_auth, &principal);
+		/* The context is the connection's: auth_gss_accept() continues a
+		 * multi-leg exchange in it, or starts over when an established
+		 * connection sends a new token. */
+		int rc = auth_gss_accept(&conn->gss, authz, &req->www_auth, &principal);
 		if (rc != CD_EOK) {
 			log_info("auth", "client=%s Kerberos authentication refused: %s",
 			    conn->peer, cd_strerror(rc));
-			auth_gss_ctx_free(ctx);
 			free(principal);
+			free(conn->principal);
+			conn->principal = NULL;
 			return rc;
 		}
-		auth_gss_ctx_free(conn->gss);
+		if (principal == NULL)
+			return CD_EAGAIN_AUTH;	/* continue: 401 with the token */
 		free(conn->principal);
-		conn->gss = ctx;
 		conn->principal = principal;
 		return CD_EOK;
 	}
-	return conn->gss != NULL ? CD_EOK : CD_EAUTH;
+	return conn->gss != NULL && auth_gss_ctx_established(conn->gss) ? CD_EOK : CD_EAUTH;
 }
 
 static int
@@ -264,6 +269,8 @@ listener_wef_headers(struct request *req, struct MHD_Connection *c,
 		rc = listener_auth_tls(req, c);
 	else if (conf->auth == CONF_AUTH_KERBEROS)
 		rc = listener_auth_kerberos(req, c);
+	if (rc == CD_EAGAIN_AUTH)
+		return listener_send(c, MHD_HTTP_UNAUTHORIZED, NULL, 0, NULL, req->www_auth);
 	if (rc != CD_EOK) {
 		if (req->ep->kind == LISTENER_WEF_TLS)
 			return listener_send(c, MHD_HTTP_FORBIDDEN, NULL, 0, NULL, NULL);
