@@ -17,6 +17,10 @@
  * when there is nothing more. Paging through a list returns every item once,
  * in order, as long as the index does not change in between (items added or
  * moved meanwhile may be seen twice or not at all, never corrupt the walk).
+ *
+ * Counting for /api/v1/stats: STORE_DBI_DNS_FIRST holds exactly one entry
+ * per domain and STORE_DBI_DNS_HOSTDOM one per (host, domain) pair;
+ * STORE_DBI_DNS_DOMAIN and _REGDOM also hold the index's id records.
  */
 #ifndef CD_INDEX_H
 #define CD_INDEX_H
