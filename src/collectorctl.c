@@ -62,7 +62,8 @@ ctl_usage(FILE *f)
 "  hosts                          the hosts that sent events\n"
 "  ip ADDRESS                     names that resolved to an address\n"
 "T is RFC 3339 (2020-10-21T19:08:12Z, any offset) or an age: 90s, 30m, 24h, 7d.\n"
-"--api defaults to " CTL_DEFAULT_API "; --json prints the API's JSON (pages merged).\n");
+"--api defaults to $COLLECTORCTL_API or " CTL_DEFAULT_API ", --token-file to\n"
+"$COLLECTORCTL_TOKEN_FILE; --json prints the API's JSON (pages merged).\n");
 }
 
 /* The first token in a tokens file (same format as the daemon's). */
@@ -611,7 +612,11 @@ main(int argc, char **argv)
 	const char *cmd;
 	int ch;
 
-	ctl_parse_api(&c, CTL_DEFAULT_API);
+	/* The environment saves typing the same options in every command. */
+	ctl_parse_api(&c, getenv("COLLECTORCTL_API") != NULL ?
+	    getenv("COLLECTORCTL_API") : CTL_DEFAULT_API);
+	if (getenv("COLLECTORCTL_TOKEN_FILE") != NULL)
+		c.token = ctl_read_token(getenv("COLLECTORCTL_TOKEN_FILE"));
 	/* '+': stop at the command; its own options follow it. */
 	while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
 		switch (ch) {

@@ -152,6 +152,10 @@ echo "$out" | grep -q '^ws2.lab  *2019-12-05T01:00:00.000Z  *2019-12-05T02:00:00
 out=$(ctl ip ::ffff:10.0.0.1) || fail "ip"
 echo "$out" | grep -q '^intranet.lab  ' || fail "ip table: $out"
 
+# The environment stands in for --api and --token-file.
+COLLECTORCTL_API="127.0.0.1:$PORT" COLLECTORCTL_TOKEN_FILE="$WORK/token" "$CTL" hosts \
+	| grep -q '^ws1.lab ' || fail "environment defaults"
+
 # Errors: wrong token, no server, bad usage.
 echo wrong-token-0123456789 >"$WORK/bad"
 out=$("$CTL" --api "127.0.0.1:$PORT" --token-file "$WORK/bad" hosts 2>&1) && fail "bad token exit 0"
