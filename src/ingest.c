@@ -14,6 +14,7 @@
 #include "ingest.h"
 #include "json.h"
 #include "log.h"
+#include "lolbas.h"
 #include "spool.h"
 #include "store.h"
 
@@ -322,6 +323,47 @@ ingest_alert(struct store_txn *txn, struct ingest_batch *b,
 	return rc;
 }
 
+/*
+ * LOLBAS detection (Sysmon practice, the regsvr32 example): a process
+ * creation (Event ID 1) is remembered, in memory and in the store, so that
+ * a DNS query (22) or connection (3) by a LOLBAS binary, in this batch or a
+ * later one, yields an alert carrying its command line and parent.
+ */
+static int
+ingest_lolbas(struct store_txn *txn, struct ingest_batch *b,
+    const struct ingest_item *it, bool new_domain)
+{
+	const struct event *ev = it->ev;
+	struct buf alert;
+	int rc = CD_EOK;
+
+	if (ev->provider == NULL || strcmp(ev->provider, "Microsoft-Windows-Sysmon") != 0)
+		return CD_EOK;
+	if (ev->event_id == 1) {
+		lolbas_observe(b->lolbas, ev);
+		return lolbas_proc_put(txn, ev);
+	}
+	if (ev->event_id != 22 && ev->event_id != 3)
+		return CD_EOK;
+	buf_init(&alert, 0);
+	if (lolbas_check(b->lolbas, ev, new_domain, &alert) == 1) {
+		struct spool_rec rec = {
+			.type = SPOOL_ALERT,
+			.received_ms = b->now_ms,
+			.source = b->source,
+			.host = it->host,
+			.subscription = b->subscription,
+			.data = (const char *)alert.data,
+			.data_len = alert.len,
+		};
+		rc = spool_append(txn, &rec);
+		if (rc == CD_EOK)
+			b->res_alerts++;
+	}
+	buf_free(&alert);
+	return rc;
+}
+
 static int
 ingest_event(struct store_txn *txn, struct ingest_batch *b,
     const struct ingest_item *it)
@@ -330,6 +372,8 @@ ingest_event(struct store_txn *txn, struct ingest_batch *b,
 	struct hosts_delta hd = { 0 };
 	uint64_t seq;
 	int rc;
+
+	bool new_domain = false;
 
 	if ((rc = spool_next_seq(txn, &seq)) != CD_EOK)
 		return rc;
@@ -372,7 +416,11 @@ ingest_event(struct store_txn *txn, struct ingest_batch *b,
 			rc = ingest_alert(txn, b, it, "registered_domain", it->dns.regdom);
 		if (rc != CD_EOK)
 			return rc;
+		new_domain = eff.new_domain;
 	}
+	if (b->lolbas != NULL && !it->foreign && !it->ev->malformed &&
+	    (rc = ingest_lolbas(txn, b, it, new_domain)) != CD_EOK)
+		return rc;
 	/* Foreign events are kept and forwarded but not counted for the host
 	 * they name: that host did not send them. */
 	if (!it->foreign && it->host[0] != '\0')

@@ -17,6 +17,7 @@
 #include "store.h"
 
 struct event;
+struct lolbas;
 
 enum ingest_kind {
 	INGEST_EVENTS,
@@ -44,6 +45,7 @@ struct ingest_batch {
 	char		 *bookmark;	/**< new BookmarkList XML, or NULL: keep the stored one */
 	int64_t		  now_ms;	/**< arrival time */
 	bool		  alert_regdom;	/**< also alert on new registered domains */
+	struct lolbas	 *lolbas;	/**< LOLBAS detection (borrowed), or NULL */
 	struct ingest_item *items;
 	size_t		  n;
 	size_t		  cap;

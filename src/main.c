@@ -21,6 +21,7 @@
 #include "err.h"
 #include "listener.h"
 #include "log.h"
+#include "lolbas.h"
 #include "soap.h"
 #include "store.h"
 #include "subscription.h"
@@ -271,6 +272,7 @@ main(int argc, char **argv)
 	struct api_tokens *tokens = NULL;
 	struct main_state ms = { 0 };
 	struct listener *lst = NULL;
+	struct lolbas *lolbas = NULL;
 	/* Superseded configurations stay alive until exit: requests in
 	 * flight may still read them. Reloads are rare, the cost is small. */
 	struct cd_conf *old_confs[64];
@@ -336,6 +338,15 @@ main(int argc, char **argv)
 	}
 	if ((rc = wsman_new(&wsman, st, conf, subs)) != CD_EOK)
 		goto out;
+	/* The LOLBAS list (COLLECTORD_LOLBAS when running from the source
+	 * tree): without it the detection is off, nothing else changes. */
+	if ((rc = lolbas_load(getenv("COLLECTORD_LOLBAS"), &lolbas)) == CD_EOK) {
+		lolbas_set_store(lolbas, st);
+		wsman_set_lolbas(wsman, lolbas);
+	} else {
+		log_warn("main", "LOLBAS list not loaded (%s): LOLBAS alerts are off",
+		    cd_strerror(rc));
+	}
 	if (conf->api.tokens_file != NULL &&
 	    (rc = apiauth_load(conf->api.tokens_file, &tokens)) != CD_EOK) {
 		log_err("main", "cannot load API tokens from %s: %s",
@@ -398,6 +409,7 @@ out:
 	listener_stop(lst);
 	apiauth_free(tokens);
 	wsman_free(wsman);
+	lolbas_free(lolbas);
 	auth_gss_shutdown();
 	for (size_t i = 0; i < nold; i++) {
 		conf_free(old_confs[i]);

@@ -40,6 +40,7 @@ struct wsman {
 	char				**thumbs; /**< issuer CA thumbprints (tls) */
 	size_t				 nthumbs;
 	bool				 stopping;
+	struct lolbas			*lolbas;
 	bool				(*gate_full)(void *);
 	void				*gate_arg;
 
@@ -153,6 +154,12 @@ wsman_set_config(struct wsman *w, const struct cd_conf *conf,
 	w->nthumbs = n;
 	pthread_rwlock_unlock(&w->lock);
 	wsman_thumbs_free(old, nold);
+}
+
+void
+wsman_set_lolbas(struct wsman *w, struct lolbas *lb)
+{
+	w->lolbas = lb;
 }
 
 void
@@ -516,6 +523,7 @@ wsman_delivery(struct wsman *w, const struct wsman_request *req,
 	source_host = NULL;
 	b->now_ms = wsman_now_ms();
 	b->alert_regdom = conf->dns.alert_registered_domain;
+	b->lolbas = w->lolbas;
 	if (msg->bookmark != NULL && (b->bookmark = strdup(msg->bookmark)) == NULL) {
 		rc = -ENOMEM;
 		goto fail;

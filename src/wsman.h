@@ -81,6 +81,10 @@ typedef void (*wsman_done_fn)(void *arg);
 int wsman_handle(struct wsman *w, const struct wsman_request *req,
     struct wsman_reply *rep, wsman_done_fn done, void *arg);
 
+struct lolbas;
+/** Enable LOLBAS alerts (borrowed; set once at start-up). */
+void wsman_set_lolbas(struct wsman *w, struct lolbas *lb);
+
 /**
  * A gate asked before every Events batch: when full(arg) is true (the spool
  * is at its cap because an output lags), the batch gets 503 without Ack,

@@ -72,6 +72,7 @@ class Daemon:
     def start(self, timeout=20):
         env = dict(os.environ)
         env["COLLECTORD_SCHEMA_DIR"] = os.path.join(TOP_SRCDIR, "schemas")
+        env["COLLECTORD_LOLBAS"] = os.path.join(TOP_SRCDIR, "data", "lolbas.txt")
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(self.argv(), stdout=self.log, stderr=self.log, env=env)
         deadline = time.time() + timeout
