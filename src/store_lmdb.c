@@ -26,6 +26,8 @@
 #define STORE_LMDB_MAP_INITIAL	((size_t)64 << 20)
 #define STORE_LMDB_MAP_MAX	((size_t)64 << 30)
 #define STORE_LMDB_MAX_READERS	254
+/* Reset read transactions kept for renewal (each keeps a reader slot). */
+#define STORE_LMDB_TXN_CACHE	32
 #define STORE_LMDB_FORMAT	1
 /* Below this much free space a failed write means the disk is full: LMDB
  * reports a short write (the usual form of ENOSPC on a nearly full file
@@ -48,6 +50,12 @@ struct store_env {
 	size_t		 map_max;
 	char		*dir;
 	struct store_txn wtxn;		/**< the writer's transaction */
+	/* Read transactions are reset, not aborted, and renewed by the next
+	 * reader (any thread, thanks to MDB_NOTLS): renewal skips the reader
+	 * slot search and the allocation (back-mdb, Knot Resolver). */
+	pthread_mutex_t	 cache_lock;
+	MDB_txn		*cache[STORE_LMDB_TXN_CACHE];
+	int		 ncache;
 };
 
 struct store_iter {
@@ -82,6 +90,8 @@ static int	store_lmdb_setup(struct store_env *);
 static int	store_lmdb_begin(struct store_env *, struct store_txn *,
 		    bool);
 static void	store_lmdb_end(struct store_txn *);
+static int	store_lmdb_start(struct store_env *, bool, MDB_txn **);
+static void	store_lmdb_read_end(struct store_txn *);
 static int	store_lmdb_op_err(struct store_txn *, int, const char *);
 static void	store_lmdb_resized(struct store_env *);
 static bool	store_lmdb_disk_low(const struct store_env *);
@@ -291,6 +301,7 @@ store_lmdb_open(struct store_env **out, const struct store_options *opt)
 		goto fail;
 	}
 	e->gate_init = true;
+	pthread_mutex_init(&e->cache_lock, NULL);
 
 	if ((rc = mdb_env_create(&e->env)) != MDB_SUCCESS ||
 	    (rc = mdb_env_set_maxdbs(e->env, STORE_DBI_COUNT)) != MDB_SUCCESS ||
@@ -333,10 +344,14 @@ store_lmdb_close(struct store_env *e)
 {
 	if (e == NULL)
 		return;
+	for (int i = 0; i < e->ncache; i++)
+		mdb_txn_abort(e->cache[i]);
 	if (e->env != NULL)
 		mdb_env_close(e->env);
-	if (e->gate_init)
+	if (e->gate_init) {
 		pthread_rwlock_destroy(&e->gate);
+		pthread_mutex_destroy(&e->cache_lock);
+	}
 	free(e->dir);
 	free(e);
 }
@@ -377,8 +392,7 @@ store_lmdb_begin(struct store_env *e, struct store_txn *t, bool rdonly)
 	t->ret = CD_EOK;
 	for (;;) {
 		pthread_rwlock_rdlock(&e->gate);
-		rc = mdb_txn_begin(e->env, NULL, rdonly ? MDB_RDONLY : 0,
-		    &t->txn);
+		rc = store_lmdb_start(e, rdonly, &t->txn);
 		if (rc == MDB_SUCCESS)
 			return CD_EOK;
 		pthread_rwlock_unlock(&e->gate);
@@ -396,6 +410,48 @@ store_lmdb_begin(struct store_env *e, struct store_txn *t, bool rdonly)
 		} else
 			return store_lmdb_err(rc, "begin transaction");
 	}
+}
+
+/* Renew a cached read transaction or begin a new one (gate held). */
+static int
+store_lmdb_start(struct store_env *e, bool rdonly, MDB_txn **out)
+{
+	MDB_txn *txn = NULL;
+
+	if (rdonly) {
+		pthread_mutex_lock(&e->cache_lock);
+		if (e->ncache > 0)
+			txn = e->cache[--e->ncache];
+		pthread_mutex_unlock(&e->cache_lock);
+	}
+	if (txn != NULL) {
+		if (mdb_txn_renew(txn) == MDB_SUCCESS) {
+			*out = txn;
+			return MDB_SUCCESS;
+		}
+		/* A fresh begin reports the same condition, if any. */
+		mdb_txn_abort(txn);
+	}
+	return mdb_txn_begin(e->env, NULL, rdonly ? MDB_RDONLY : 0, out);
+}
+
+/* End a read transaction: reset it, leave the gate, keep it for reuse. */
+static void
+store_lmdb_read_end(struct store_txn *t)
+{
+	struct store_env *e = t->env;
+	MDB_txn *txn = t->txn;
+
+	mdb_txn_reset(txn);
+	store_lmdb_end(t);
+	pthread_mutex_lock(&e->cache_lock);
+	if (e->ncache < STORE_LMDB_TXN_CACHE) {
+		e->cache[e->ncache++] = txn;
+		txn = NULL;
+	}
+	pthread_mutex_unlock(&e->cache_lock);
+	if (txn != NULL)
+		mdb_txn_abort(txn);
 }
 
 static void
@@ -427,8 +483,7 @@ store_read_end(struct store_txn *t)
 {
 	if (t == NULL)
 		return;
-	mdb_txn_abort(t->txn);
-	store_lmdb_end(t);
+	store_lmdb_read_end(t);
 	free(t);
 }
 
@@ -540,8 +595,7 @@ store_lmdb_stats(struct store_env *e, struct store_stats *out)
 	}
 	rc = CD_EOK;
 out:
-	mdb_txn_abort(t.txn);
-	store_lmdb_end(&t);
+	store_lmdb_read_end(&t);
 	return rc;
 }
 

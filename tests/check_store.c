@@ -817,6 +817,10 @@ START_TEST(test_map_resized_elsewhere)
 	close(fds[0]);
 	st = open_dir(dir, 1 << 20);
 	ck_assert_int_eq(run_put(st, STORE_DBI_HOSTS, 1, "h", 1), CD_EOK);
+	/* A read transaction now, so a reset one waits for renewal. */
+	ck_assert_int_eq(store_read_begin(st, &txn), CD_EOK);
+	ck_assert_int_eq(get_u64(txn, STORE_DBI_HOSTS, 1, &v), CD_EOK);
+	store_read_end(txn);
 	ck_assert_int_eq(write(fds[1], "g", 1), 1);
 	close(fds[1]);
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
@@ -834,6 +838,34 @@ START_TEST(test_map_resized_elsewhere)
 	ck_assert_int_eq(run_put(st, STORE_DBI_SPOOL, 100, "x", 1), CD_EOK);
 	store_close(st);
 	free(val);
+	harness_rmdir_rf(dir);
+	free(dir);
+}
+END_TEST
+
+/* The reader table is finite: past it, store_read_begin() says busy (after
+ * trying to clear stale slots) and recovers once readers end. */
+START_TEST(test_readers_full)
+{
+	char *dir = harness_mkdtemp();
+	struct store *st = open_dir(dir, 0);
+	struct store_txn *txn[300];
+	int n = 0, rc;
+
+	while (n < 300 && (rc = store_read_begin(st, &txn[n])) == CD_EOK)
+		n++;
+	ck_assert_int_eq(rc, CD_EBUSY);
+	ck_assert_int_gt(n, 100);
+	ck_assert_int_lt(n, 300);
+	/* The writer holds no reader slot: writes go on. */
+	ck_assert_int_eq(run_put(st, STORE_DBI_HOSTS, 1, "h", 1), CD_EOK);
+	for (int i = 0; i < n; i++)
+		store_read_end(txn[i]);
+	for (int i = 0; i < n; i++)
+		ck_assert_int_eq(store_read_begin(st, &txn[i]), CD_EOK);
+	for (int i = 0; i < n; i++)
+		store_read_end(txn[i]);
+	store_close(st);
 	harness_rmdir_rf(dir);
 	free(dir);
 }
@@ -1031,6 +1063,7 @@ main(void)
 	tcase_add_test(tc, test_map_growth);
 	tcase_add_test(tc, test_map_max);
 	tcase_add_test(tc, test_map_resized_elsewhere);
+	tcase_add_test(tc, test_readers_full);
 	tcase_add_test(tc, test_crash_reopen);
 	tcase_add_test(tc, test_disk_full);
 	suite_add_tcase(s, tc);
