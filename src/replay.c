@@ -26,11 +26,10 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#include <libxml/parser.h>
-
 #include "err.h"
 #include "log.h"
 #include "replay.h"
+#include "soap.h"
 #include "utf16.h"
 
 #define SRC "replay"
@@ -65,7 +64,7 @@ struct host {
 	char	*name;			/**< MachineID */
 	const struct replay_stream *stream;
 	bool	 rewrite;		/**< synthesised: splice name/seq ids */
-	char	 session[42];
+	char	 session[SOAP_MESSAGE_ID_SIZE];
 	enum phase phase;
 	bool	 failed;
 	struct replay_sub *subs;
@@ -309,7 +308,7 @@ host_enumerate(struct worker *w, struct host *h)
 {
 	struct replay_url u;
 	struct replay_http *c = NULL;
-	char mid[42], opid[42];
+	char mid[SOAP_MESSAGE_ID_SIZE], opid[SOAP_MESSAGE_ID_SIZE];
 	struct replay_hdr hd = { .to = w->o->url, .machine_id = h->name,
 	    .message_id = mid, .session_id = h->session, .operation_id = opid };
 	int rc;
@@ -319,8 +318,8 @@ host_enumerate(struct worker *w, struct host *h)
 	if ((rc = replay_http_new(&c, u.host, u.port, u.hostport,
 	    w->o->timeout_ms)) != CD_EOK)
 		goto out;
-	if ((rc = replay_msg_uuid(mid)) != CD_EOK ||
-	    (rc = replay_msg_uuid(opid)) != CD_EOK)
+	if ((rc = soap_new_message_id(mid)) != CD_EOK ||
+	    (rc = soap_new_message_id(opid)) != CD_EOK)
 		goto out;
 	buf_reset(&w->xml);
 	if ((rc = replay_msg_enumerate(&w->xml, &hd)) != CD_EOK ||
@@ -339,7 +338,7 @@ host_enumerate(struct worker *w, struct host *h)
 		print_bookmark("enumerate-bookmark", h, &h->subs[i],
 		    &h->subs[i].bookmark);
 	/* End reuses the Enumerate's OperationID (end.xml). */
-	if ((rc = replay_msg_uuid(mid)) != CD_EOK)
+	if ((rc = soap_new_message_id(mid)) != CD_EOK)
 		goto out;
 	buf_reset(&w->xml);
 	if ((rc = replay_msg_end(&w->xml, &hd)) != CD_EOK)
@@ -378,7 +377,7 @@ static int
 host_sub_start(struct worker *w, struct host *h)
 {
 	const struct replay_sub *s = &h->subs[h->cur];
-	char mid[42], opid[42];
+	char mid[SOAP_MESSAGE_ID_SIZE], opid[SOAP_MESSAGE_ID_SIZE];
 	struct replay_hdr hd = { .machine_id = h->name, .message_id = mid,
 	    .session_id = h->session, .operation_id = opid, .refs = s->refs,
 	    .nrefs = s->nrefs };
@@ -409,8 +408,8 @@ host_sub_start(struct worker *w, struct host *h)
 	if (!w->o->heartbeat)
 		return CD_EOK;
 	hd.to = h->notify_to;
-	if ((rc = replay_msg_uuid(mid)) != CD_EOK ||
-	    (rc = replay_msg_uuid(opid)) != CD_EOK)
+	if ((rc = soap_new_message_id(mid)) != CD_EOK ||
+	    (rc = soap_new_message_id(opid)) != CD_EOK)
 		return rc;
 	buf_reset(&w->xml);
 	if ((rc = replay_msg_heartbeat(&w->xml, &hd)) != CD_EOK)
@@ -461,7 +460,7 @@ static int
 host_send_batch(struct worker *w, struct host *h, size_t n)
 {
 	const struct replay_sub *s = &h->subs[h->cur];
-	char mid[42], opid[42];
+	char mid[SOAP_MESSAGE_ID_SIZE], opid[SOAP_MESSAGE_ID_SIZE];
 	struct replay_hdr hd = { .to = h->notify_to, .machine_id = h->name,
 	    .message_id = mid, .session_id = h->session, .operation_id = opid,
 	    .refs = s->refs, .nrefs = s->nrefs };
@@ -483,8 +482,8 @@ host_send_batch(struct worker *w, struct host *h, size_t n)
 	}
 	buf_init(&bmx, 0);
 	if ((rc = replay_bookmark_render(&h->bm, &bmx)) != CD_EOK ||
-	    (rc = replay_msg_uuid(mid)) != CD_EOK ||
-	    (rc = replay_msg_uuid(opid)) != CD_EOK)
+	    (rc = soap_new_message_id(mid)) != CD_EOK ||
+	    (rc = soap_new_message_id(opid)) != CD_EOK)
 		goto out;
 	buf_reset(&w->xml);
 	rc = replay_msg_events(&w->xml, &hd, (const char *)bmx.data,
@@ -510,7 +509,7 @@ host_sub_end(struct worker *w, struct host *h)
 	const struct replay_sub *s = &h->subs[h->cur];
 	struct replay_url u;
 	struct replay_http *c = NULL;
-	char mid[42], opid[42], *to = NULL;
+	char mid[SOAP_MESSAGE_ID_SIZE], opid[SOAP_MESSAGE_ID_SIZE], *to = NULL;
 	struct replay_hdr hd = { .machine_id = h->name, .message_id = mid,
 	    .session_id = h->session, .operation_id = opid,
 	    .refs = s->end_refs, .nrefs = s->nend_refs };
@@ -531,8 +530,8 @@ host_sub_end(struct worker *w, struct host *h)
 	if ((rc = replay_http_new(&c, u.host, u.port, u.hostport,
 	    w->o->timeout_ms)) != CD_EOK)
 		goto out;
-	if ((rc = replay_msg_uuid(mid)) != CD_EOK ||
-	    (rc = replay_msg_uuid(opid)) != CD_EOK)
+	if ((rc = soap_new_message_id(mid)) != CD_EOK ||
+	    (rc = soap_new_message_id(opid)) != CD_EOK)
 		goto out;
 	buf_reset(&w->xml);
 	/* SubscriptionEnd: Ack or an empty 200/204 are both fine (1.9). */
@@ -540,7 +539,7 @@ host_sub_end(struct worker *w, struct host *h)
 	    (rc = exchange(w, h, c, u.path, NULL, NULL)) != CD_EOK)
 		goto out;
 	/* Then End to the delivery URL with the same OperationID (errata 2). */
-	if ((rc = replay_msg_uuid(mid)) != CD_EOK)
+	if ((rc = soap_new_message_id(mid)) != CD_EOK)
 		goto out;
 	buf_reset(&w->xml);
 	if ((rc = replay_msg_end(&w->xml, &hd)) == CD_EOK)
@@ -669,7 +668,7 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	xmlInitParser();
+	soap_init();
 	/* A thousand hosts keep a thousand connections open: lift the soft
 	 * descriptor limit to the hard one. */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
@@ -713,7 +712,7 @@ main(int argc, char **argv)
 			    o.host_domain) < 0)
 				h->name = NULL;
 		}
-		if (h->name == NULL || replay_msg_uuid(h->session) != CD_EOK)
+		if (h->name == NULL || soap_new_message_id(h->session) != CD_EOK)
 			goto out;
 	}
 	nw = o.threads != 0 ? o.threads : 64;
@@ -799,6 +798,6 @@ out:
 	free(all.ev);
 	replay_streams_free(streams, nstreams);
 	replay_set_free(set);
-	xmlCleanupParser();
+	soap_cleanup();
 	return status;
 }

@@ -207,9 +207,9 @@ void replay_subs_free(struct replay_sub *subs, size_t n);
 bool replay_sub_wants(const struct replay_sub *sub, const char *channel);
 
 /**
- * Parse a reply expected to be an Ack for message_id: CD_EOK when its
- * Action is the WS-Man Ack and RelatesTo equals message_id byte for byte,
- * CD_EPARSE otherwise (a SOAP fault included).
+ * Parse a reply (with soap_parse()) expected to be an Ack for message_id:
+ * CD_EOK when its Action is the WS-Man Ack and RelatesTo equals message_id
+ * byte for byte, CD_EPARSE otherwise (a SOAP fault included), -ENOMEM.
  */
 int replay_msg_check_ack(const char *xml, size_t len, const char *message_id);
 
@@ -217,16 +217,12 @@ int replay_msg_check_ack(const char *xml, size_t len, const char *message_id);
 struct replay_hdr {
 	const char *to;			/**< a:To: the URL being posted to */
 	const char *machine_id;		/**< m:MachineID */
-	const char *message_id;		/**< "uuid:" + upper-case UUID */
+	const char *message_id;		/**< soap_new_message_id() */
 	const char *session_id;		/**< p:SessionId, per host */
 	const char *operation_id;	/**< p:OperationID */
 	const struct replay_ref *refs;	/**< echoed reference children */
 	size_t	 nrefs;
 };
-
-/** Append a new "uuid:XXXXXXXX-..." (upper case, random v4). 42 bytes with
- * the terminator. CD_ECRYPTO when the random source fails. */
-int replay_msg_uuid(char out[42]);
 
 /** The Enumerate request (wef-protocol.md 1.2), UTF-8, to out. */
 int replay_msg_enumerate(struct buf *out, const struct replay_hdr *h);

@@ -2,16 +2,15 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include <libxml/xmlstring.h>
-#include <libxml/entities.h>
-#include <openssl/rand.h>
 
 #include "err.h"
 #include "replay.h"
+#include "soap.h"
 
 /*
  * Envelopes as the Windows WinRM client writes them: one line, no XML
@@ -58,25 +57,12 @@ msgw_puts(struct msgw *w, const char *s)
 	msgw_putn(w, s, strlen(s));
 }
 
-/* Escape text or attribute values (&, <, >, " and CR) with libxml2. */
+/* Escape text or attribute values. */
 static void
 msgw_esc(struct msgw *w, const char *s)
 {
-	xmlChar *e;
-
-	if (w->rc != CD_EOK)
-		return;
-	if (strpbrk(s, "&<>\"\r") == NULL) {
-		msgw_puts(w, s);
-		return;
-	}
-	e = xmlEncodeSpecialChars(NULL, (const xmlChar *)s);
-	if (e == NULL) {
-		w->rc = -ENOMEM;
-		return;
-	}
-	msgw_puts(w, (const char *)e);
-	xmlFree(e);
+	if (w->rc == CD_EOK)
+		w->rc = soap_xml_escape(w->b, s);
 }
 
 /* Reference properties come back as headers with their namespace declared
@@ -146,30 +132,6 @@ msgw_head(struct msgw *w, const struct replay_hdr *h, const char *nsdecl,
 	msgw_puts(w, timeout);
 	msgw_puts(w, "</w:OperationTimeout>");
 	msgw_refs(w, h->refs, h->nrefs);
-}
-
-int
-replay_msg_uuid(char out[42])
-{
-	static const char hex[] = "0123456789ABCDEF";
-	unsigned char r[16];
-	char *p = out;
-
-	if (RAND_bytes(r, sizeof(r)) != 1)
-		return CD_ECRYPTO;
-	/* RFC 4122 version 4, variant 10. */
-	r[6] = (r[6] & 0x0f) | 0x40;
-	r[8] = (r[8] & 0x3f) | 0x80;
-	memcpy(p, "uuid:", 5);
-	p += 5;
-	for (int i = 0; i < 16; i++) {
-		if (i == 4 || i == 6 || i == 8 || i == 10)
-			*p++ = '-';
-		*p++ = hex[r[i] >> 4];
-		*p++ = hex[r[i] & 15];
-	}
-	*p = '\0';
-	return CD_EOK;
 }
 
 int

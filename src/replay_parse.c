@@ -12,6 +12,7 @@
 #include "err.h"
 #include "log.h"
 #include "replay.h"
+#include "soap.h"
 
 /*
  * The client side of parsing: what a Windows host reads from the collector.
@@ -26,7 +27,6 @@
 #define NS_W	"http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd"
 #define NS_SUB	"http://schemas.microsoft.com/wbem/wsman/1/subscription"
 #define EARLIEST "http://schemas.dmtf.org/wbem/wsman/1/wsman/bookmark/earliest"
-#define ACK	"http://schemas.dmtf.org/wbem/wsman/1/wsman/Ack"
 
 /* Untrusted input: no network, no entities, no DTD, errors not printed. */
 #define PARSE_OPTS (XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING)
@@ -452,20 +452,14 @@ replay_sub_wants(const struct replay_sub *sub, const char *channel)
 int
 replay_msg_check_ack(const char *xml, size_t len, const char *message_id)
 {
-	xmlDoc *doc;
-	const xmlNode *root, *hdr;
-	int rc = CD_EPARSE;
+	struct soap_msg *m = NULL;
+	int rc;
 
-	if ((doc = read_doc(xml, len)) == NULL)
-		return CD_EPARSE;
-	root = xmlDocGetRootElement(doc);
-	if (!is(root, NS_S, "Envelope"))
-		goto out;
-	hdr = child(root, NS_S, "Header");
-	if (header_is(hdr, NS_A, "Action", ACK) &&
-	    header_is(hdr, NS_A, "RelatesTo", message_id))
-		rc = CD_EOK;
-out:
-	xmlFreeDoc(doc);
+	if ((rc = soap_parse(xml, len, NULL, &m)) != CD_EOK)
+		return rc == -ENOMEM ? rc : CD_EPARSE;
+	rc = strcmp(m->action, SOAP_ACTION_ACK) == 0 &&
+	    m->relates_to != NULL && strcmp(m->relates_to, message_id) == 0 ?
+	    CD_EOK : CD_EPARSE;
+	soap_msg_free(m);
 	return rc;
 }

@@ -231,20 +231,6 @@ START_TEST(test_bookmark)
 }
 END_TEST
 
-START_TEST(test_uuid)
-{
-	char a[42], b[42];
-
-	ck_assert_int_eq(replay_msg_uuid(a), CD_EOK);
-	ck_assert_int_eq(replay_msg_uuid(b), CD_EOK);
-	ck_assert_uint_eq(strlen(a), 41);
-	ck_assert(strncmp(a, "uuid:", 5) == 0);
-	ck_assert_uint_eq(strspn(a + 5, "0123456789ABCDEF-"), 36);
-	ck_assert_int_eq(a[5 + 14], '4');
-	ck_assert_str_ne(a, b);
-}
-END_TEST
-
 /* Real Sysmon events: one host per Computer, record order per host. */
 START_TEST(test_set_by_computer)
 {
@@ -494,7 +480,6 @@ main(void)
 	tcase_add_test(tc, test_ack);
 	tcase_add_test(tc, test_build_like_windows);
 	tcase_add_test(tc, test_bookmark);
-	tcase_add_test(tc, test_uuid);
 	tcase_add_test(tc, test_set_by_computer);
 	tcase_add_test(tc, test_events_rewrite);
 	tcase_add_test(tc, test_set_bad_line);
