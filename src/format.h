@@ -26,6 +26,7 @@ struct format_meta {
 	const char	*rule_name;	/**< Sysmon RuleName from the output's rule file, or NULL */
 	bool		 dedup_first;	/**< a dedup-stream output forwarded this as the
 					  first of its window; repeats come as a summary */
+	const char	*output;	/**< the output's name, or NULL (json: collector.output) */
 };
 
 /** "raw", "json", "ecs" -> kind. CD_EOK or CD_EPARSE. */
@@ -41,5 +42,25 @@ const char *format_name(enum format_kind f);
  */
 int format_event(enum format_kind f, const struct spool_rec *rec,
     const struct event *ev, const struct format_meta *meta, struct buf *out);
+
+/**
+ * Append one non-event record (a first-seen or LOLBAS alert, a DNS dedup
+ * summary: a JSON object with a "type" member, json[0..len)) formatted for
+ * f: json passes it through unchanged; ecs wraps it as
+ * {"@timestamp", "event": {"kind": "alert" (alert true) or "metric",
+ * "created", "ingested", "dataset": "collectord.<type>"}, "collectord":
+ * <the record>} (docs/formats.md). time_ms: when the collector made it.
+ * raw has no form for these: CD_EUNSUPPORTED. CD_EPARSE when json is not
+ * an object with a string "type"; -ENOMEM, CD_ETOOBIG.
+ */
+int format_record(enum format_kind f, const char *json, size_t len,
+    int64_t time_ms, bool alert, struct buf *out);
+
+/**
+ * The ECS document of one event (format_ecs.c; format_event() calls it for
+ * FORMAT_ECS). Same contract as format_event().
+ */
+int format_ecs_event(const struct spool_rec *rec, const struct event *ev,
+    const struct format_meta *meta, struct buf *out);
 
 #endif
