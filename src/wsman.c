@@ -373,11 +373,10 @@ wsman_enumerate(struct wsman *w, const struct wsman_request *req,
 		char *bookmark = NULL;
 		if (!sub->enabled || !subscription_allows(sub, source))
 			continue;
-		/* Offer HTTPS subscriptions on the TLS listener and HTTP ones
-		 * on the plain listener: the policy must fit the transport. */
-		if (sub->transport != NULL &&
-		    (strcasecmp(sub->transport, "HTTPS") == 0) != req->tls)
-			continue;
+		/* Every subscription is offered on the listener the host
+		 * enumerated on: NotifyTo takes that listener's scheme and the
+		 * policy the configured authentication (TransportName is
+		 * what Windows WEC would use; here the listener decides). */
 		ingest_bookmark_get(txn, source, sub->id, &bookmark);
 		struct subscription_render_ctx ctx = {
 			.base_url = base,
