@@ -54,6 +54,16 @@ struct api_stats {
 	uint64_t dns_folded;		/**< DNS events folded by dedup */
 	uint64_t dns_summaries;		/**< dedup summary records emitted */
 	bool	 listeners_up;		/**< every configured listener runs */
+	/* The WEF endpoint (requests that got past authentication). */
+	uint64_t wef_requests;		/**< bodies decoded and parsed */
+	uint64_t wef_enumerates;
+	uint64_t wef_heartbeats;
+	uint64_t wef_batches_acked;
+	uint64_t wef_batches_refused;	/**< 503: not durable or spool full */
+	uint64_t wef_bad_requests;	/**< 400/404/413 and SOAP faults */
+	uint64_t events_duplicate;	/**< re-delivered records, not counted again */
+	uint64_t events_malformed;	/**< kept raw, flagged */
+	uint64_t events_foreign;	/**< Computer is not the source: not indexed */
 	struct api_output_stats outputs[API_OUTPUTS_MAX];
 	size_t	 noutputs;
 };

@@ -61,6 +61,18 @@ api_stats_json(const struct api_ctx *ctx, struct api_response *r)
 	jsonw_kuint(&j, "received", f.s.events_received);
 	jsonw_kuint(&j, "acked", f.s.events_acked);
 	jsonw_kuint(&j, "rejected", f.s.events_rejected);
+	jsonw_kuint(&j, "duplicate", f.s.events_duplicate);
+	jsonw_kuint(&j, "malformed", f.s.events_malformed);
+	jsonw_kuint(&j, "foreign", f.s.events_foreign);
+	jsonw_object_end(&j);
+	jsonw_key(&j, "wef");
+	jsonw_object_begin(&j);
+	jsonw_kuint(&j, "requests", f.s.wef_requests);
+	jsonw_kuint(&j, "enumerates", f.s.wef_enumerates);
+	jsonw_kuint(&j, "heartbeats", f.s.wef_heartbeats);
+	jsonw_kuint(&j, "batches_acked", f.s.wef_batches_acked);
+	jsonw_kuint(&j, "batches_refused", f.s.wef_batches_refused);
+	jsonw_kuint(&j, "bad_requests", f.s.wef_bad_requests);
 	jsonw_object_end(&j);
 	jsonw_key(&j, "dns");
 	jsonw_object_begin(&j);
@@ -165,6 +177,18 @@ api_metrics(const struct api_ctx *ctx, struct api_response *r)
 	    "Events in batches acknowledged after commit.", f.s.events_acked);
 	api_metric(b, "collectord_events_rejected_total", "counter",
 	    "Events in batches refused.", f.s.events_rejected);
+	api_metric(b, "collectord_wef_requests_total", "counter",
+	    "WEF requests decoded and parsed (authenticated).", f.s.wef_requests);
+	api_metric(b, "collectord_wef_batches_acked_total", "counter",
+	    "Events batches acknowledged.", f.s.wef_batches_acked);
+	api_metric(b, "collectord_wef_batches_refused_total", "counter",
+	    "Events batches refused with 503.", f.s.wef_batches_refused);
+	api_metric(b, "collectord_wef_bad_requests_total", "counter",
+	    "Malformed or refused WEF requests.", f.s.wef_bad_requests);
+	api_metric(b, "collectord_events_duplicate_total", "counter",
+	    "Re-delivered records not counted again.", f.s.events_duplicate);
+	api_metric(b, "collectord_events_foreign_total", "counter",
+	    "Events naming another host than their source.", f.s.events_foreign);
 	api_metric(b, "collectord_dns_events_total", "counter",
 	    "Sysmon DNS queries indexed.", f.s.dns_events);
 	api_metric(b, "collectord_dns_forwarded_total", "counter",

@@ -399,8 +399,22 @@ listener_api(struct request *req, struct MHD_Connection *c, const char *url,
 	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, listener_api_collect_arg, &ar);
 	api_response_init(&resp);
 	api_handle(req->ep->l->api, &ar, &resp);
-	ret = listener_send(c, resp.status, resp.body.data, resp.body.len,
-	    resp.content_type, resp.www_authenticate);
+	if (resp.allow != NULL) {
+		struct MHD_Response *r = MHD_create_response_from_buffer(resp.body.len,
+		    resp.body.data, MHD_RESPMEM_MUST_COPY);
+		if (r == NULL) {
+			api_response_free(&resp);
+			return MHD_NO;
+		}
+		if (resp.content_type != NULL)
+			MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp.content_type);
+		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, resp.allow);
+		ret = MHD_queue_response(c, (unsigned)resp.status, r);
+		MHD_destroy_response(r);
+	} else {
+		ret = listener_send(c, resp.status, resp.body.data, resp.body.len,
+		    resp.content_type, resp.www_authenticate);
+	}
 	api_response_free(&resp);
 	return ret;
 }

@@ -205,6 +205,15 @@ main_api_stats(void *arg, struct api_stats *out)
 	out->events_acked = ws.events_acked;
 	out->events_rejected = ws.events_received - ws.events_acked;
 	out->dns_events = ws.dns_events;
+	out->wef_requests = ws.requests;
+	out->wef_enumerates = ws.enumerates;
+	out->wef_heartbeats = ws.heartbeats;
+	out->wef_batches_acked = ws.batches_acked;
+	out->wef_batches_refused = ws.batches_refused;
+	out->wef_bad_requests = ws.bad_requests;
+	out->events_duplicate = ws.events_duplicate;
+	out->events_malformed = ws.events_malformed;
+	out->events_foreign = ws.events_foreign;
 	out->listeners_up = listener_up(ms->lst);
 }
 
@@ -352,6 +361,16 @@ main(int argc, char **argv)
 		log_err("main", "cannot load API tokens from %s: %s",
 		    conf->api.tokens_file, cd_strerror(rc));
 		goto out;
+	}
+	/* The API answers hunters' questions about the whole fleet: off the
+	 * loopback interface it must require a token. */
+	for (size_t i = 0; i < conf->api_listen.n; i++) {
+		if (!apiauth_loopback(conf->api_listen.v[i]) && tokens == NULL) {
+			log_err("main", "the REST API listens on %s, not on loopback: "
+			    "set <api><tokens_file> so that requests need a bearer token",
+			    conf->api_listen.v[i]);
+			goto out;
+		}
 	}
 	ms.wsman = wsman;
 	ms.st = st;
