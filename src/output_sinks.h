@@ -10,6 +10,8 @@
 #include "output.h"
 
 extern const struct output_sink_ops output_file_ops;
+extern const struct output_sink_ops output_syslog_ops;
+extern const struct output_sink_ops output_relp_ops;
 
-#define OUTPUT_SINKS	&output_file_ops
+#define OUTPUT_SINKS	&output_file_ops, &output_syslog_ops, &output_relp_ops
 #endif
