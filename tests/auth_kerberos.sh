@@ -110,6 +110,13 @@ unauth "garbage token" "Kerberos YWJjZA=="
 unauth "NTLM under Negotiate" "Negotiate TlRMTVNTUAABAAAAB4IIogAAAAAAAAAAAAAAAAAAAAAKAGFKAAAADw=="
 unauth "Basic" "Basic V0lOMTAkOnNlY3JldA=="
 
+# 5. The refused requests never reached the decoder or the XML parser: the
+# daemon parsed exactly the three authenticated Enumerates above.
+parsed=$(curl -s "http://127.0.0.1:$api_port/api/v1/stats" |
+	"$py" -c 'import json,sys; print(json.load(sys.stdin)["wef"]["requests"])')
+[ "$parsed" = 3 ] || fail "parsed $parsed requests, expected 3 (only the authenticated ones)"
+echo "ok: unauthenticated requests were never parsed"
+
 kill -0 "$pid" 2>/dev/null || fail "daemon died"
 # A clean stop, and nothing from the sanitizers (sanitizer builds).
 kill -TERM "$pid"
