@@ -22,6 +22,7 @@
 #include "listener.h"
 #include "log.h"
 #include "lolbas.h"
+#include "output.h"
 #include "soap.h"
 #include "store.h"
 #include "subscription.h"
@@ -175,7 +176,8 @@ config_build(const struct opts *o)
 	/* --auth tls with only --tls-listen: no plain HTTP listener. */
 	if (conf->auth == CONF_AUTH_TLS && o->listen.n == 0 && o->tls_listen.n > 0)
 		conf_strv_clear(&conf->listen);
-	if (conf_check(conf, &err) != CD_EOK) {
+	if (conf_check(conf, &err) != CD_EOK ||
+	    outputs_check(conf, &err) != CD_EOK) {
 		log_err("conf", "%s", err ? err : "invalid configuration");
 		free(err);
 		goto fail;
@@ -188,6 +190,8 @@ fail:
 
 /* What the REST API shows of the running daemon. */
 struct main_state {
+	pthread_mutex_t		 lock;	/**< guards outs against a reload */
+	struct outputs		*outs;
 	struct wsman		*wsman;
 	struct listener		*lst;
 	struct store		*st;
@@ -215,6 +219,20 @@ main_api_stats(void *arg, struct api_stats *out)
 	out->events_malformed = ws.events_malformed;
 	out->events_foreign = ws.events_foreign;
 	out->listeners_up = listener_up(ms->lst);
+	pthread_mutex_lock(&ms->lock);
+	outputs_stats(ms->outs, out);
+	pthread_mutex_unlock(&ms->lock);
+}
+
+static bool
+main_spool_full(void *arg)
+{
+	struct main_state *ms = arg;
+
+	pthread_mutex_lock(&ms->lock);
+	bool full = outputs_spool_full(ms->outs);
+	pthread_mutex_unlock(&ms->lock);
+	return full;
 }
 
 static void
@@ -279,7 +297,7 @@ main(int argc, char **argv)
 	struct wsman *wsman = NULL;
 	struct api_ctx api = { 0 };
 	struct api_tokens *tokens = NULL;
-	struct main_state ms = { 0 };
+	struct main_state ms = { .lock = PTHREAD_MUTEX_INITIALIZER };
 	struct listener *lst = NULL;
 	struct lolbas *lolbas = NULL;
 	/* Superseded configurations stay alive until exit: requests in
@@ -345,6 +363,12 @@ main(int argc, char **argv)
 		    conf->keytab ? conf->keytab : "(default)", cd_strerror(rc));
 		goto out;
 	}
+	char *oerr = NULL;
+	if ((rc = outputs_start(&ms.outs, st, conf, &oerr)) != CD_EOK) {
+		log_err("main", "cannot start the outputs: %s", oerr ? oerr : cd_strerror(rc));
+		free(oerr);
+		goto out;
+	}
 	if ((rc = wsman_new(&wsman, st, conf, subs)) != CD_EOK)
 		goto out;
 	/* The LOLBAS list (COLLECTORD_LOLBAS when running from the source
@@ -356,6 +380,7 @@ main(int argc, char **argv)
 		log_warn("main", "LOLBAS list not loaded (%s): LOLBAS alerts are off",
 		    cd_strerror(rc));
 	}
+	wsman_set_gate(wsman, main_spool_full, &ms);
 	if (conf->api.tokens_file != NULL &&
 	    (rc = apiauth_load(conf->api.tokens_file, &tokens)) != CD_EOK) {
 		log_err("main", "cannot load API tokens from %s: %s",
@@ -389,9 +414,13 @@ main(int argc, char **argv)
 	    subs->n);
 
 	for (;;) {
-		int sig;
-		if (sigwait(&sigs, &sig) != 0)
+		struct timespec tick = { 1, 0 };
+		int sig = sigtimedwait(&sigs, NULL, &tick);
+		if (sig < 0) {
+			/* Once a second: drop spool entries every output has passed. */
+			outputs_prune(ms.outs);
 			continue;
+		}
 		if (sig == SIGHUP) {
 			struct cd_conf *nconf = config_build(&o);
 			struct subscription_set *nsubs = nconf ? subscriptions_build(nconf, o.subscriptions != NULL) : NULL;
@@ -401,6 +430,19 @@ main(int argc, char **argv)
 				subscription_set_free(nsubs);
 				continue;
 			}
+			/* Outputs restart with the new settings: their cursors are
+			 * persisted, so each resumes where it stopped. */
+			struct outputs *nouts = NULL;
+			char *nerr = NULL;
+			pthread_mutex_lock(&ms.lock);
+			outputs_stop(ms.outs);
+			ms.outs = NULL;
+			if (outputs_start(&nouts, st, nconf, &nerr) != CD_EOK) {
+				log_err("main", "reload: outputs: %s", nerr ? nerr : "cannot start");
+				free(nerr);
+			}
+			ms.outs = nouts;
+			pthread_mutex_unlock(&ms.lock);
 			log_set_level(nconf->log_level);
 			wsman_set_config(wsman, nconf, nsubs);
 			api.conf = nconf;
@@ -424,6 +466,7 @@ out:
 	 * the connections and the store. */
 	listener_quiesce(lst);
 	wsman_shutdown(wsman);
+	outputs_stop(ms.outs);
 	store_close(st);
 	listener_stop(lst);
 	apiauth_free(tokens);
