@@ -12,6 +12,9 @@
 extern const struct output_sink_ops output_file_ops;
 extern const struct output_sink_ops output_syslog_ops;
 extern const struct output_sink_ops output_relp_ops;
+extern const struct output_sink_ops output_http_ops;
+extern const struct output_sink_ops output_kafka_ops;
 
-#define OUTPUT_SINKS	&output_file_ops, &output_syslog_ops, &output_relp_ops
+#define OUTPUT_SINKS	&output_file_ops, &output_syslog_ops, &output_relp_ops, \
+	&output_http_ops, &output_kafka_ops
 #endif

@@ -1,0 +1,814 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * The http output: batched POSTs to Splunk's HTTP Event Collector or to
+ * Elasticsearch's _bulk API, through libcurl (HTTP/1.1 keep-alive, TLS with
+ * OpenSSL, timeouts), bodies gzip-compressed with zlib.
+ *
+ * Splunk (mode hec): POST /services/collector/event with one JSON envelope
+ * per record, stacked (siem-testing.md section 3). The /event endpoint is
+ * used rather than /raw because each envelope carries its own source,
+ * sourcetype, host and time: a batch mixing channels and hosts is one
+ * request, where /raw takes them once per request as query parameters. A
+ * raw-format event goes as the "event" string with sourcetype
+ * XmlWinEventLog and source XmlWinEventLog:<Channel>, the pair Splunk's
+ * Sysmon add-on expects (ecs-sysmon.md section 11); json/ecs records go as
+ * an "event" object with sourcetype _json.
+ *
+ * Elasticsearch (mode elastic): POST .../_bulk, NDJSON, a {"create":...}
+ * action line per document (data streams accept only create). HTTP 200
+ * may still carry per-item failures, so the reply's items are read in
+ * order.
+ *
+ * Confirmation: 2xx is confirmed, anything else is retried later. A record
+ * the destination rejects permanently (HEC 400 with invalid-event-number,
+ * a bulk item with status 400) would block the output forever if retried,
+ * so it is logged at error level with its spool seq and passed over; send()
+ * then reports an error so the output counts it. A 429 or 5xx item ends the
+ * confirmed run: it and everything after it are sent again.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "buf.h"
+#include "conf.h"
+#include "err.h"
+#include "json.h"
+#include "log.h"
+#include "output.h"
+#include "output_sinks.h"
+
+#define HTTP_TIMEOUT_DEFAULT	30
+#define HTTP_BATCH_BYTES_DEFAULT (1024 * 1024)
+#define HTTP_BATCH_BYTES_MIN	1024
+#define HTTP_BATCH_BYTES_MAX	(256 * 1024 * 1024)
+/* A _bulk reply is about 200 bytes per item; this is far above any batch. */
+#define HTTP_RESPONSE_MAX	(64 * 1024 * 1024)
+
+enum output_http_mode {
+	OUTPUT_HTTP_HEC,
+	OUTPUT_HTTP_ELASTIC,
+};
+
+struct output_http {
+	char			*name;
+	char			*url;
+	enum output_http_mode	 mode;
+	char			*index;
+	struct curl_slist	*headers;	/* configured and fixed headers */
+	bool			 gzip;
+	char			*ca_file;
+	bool			 insecure;
+	long			 timeout_s;
+	size_t			 batch_bytes;
+	CURL			*curl;		/* kept between sends for keep-alive */
+	struct buf		 body;
+	struct buf		 resp;
+	unsigned char		*zbody;
+	size_t			 zcap;
+	bool			 failing;
+	char			 errbuf[CURL_ERROR_SIZE];
+};
+
+static int	output_http_create(const struct conf_output *, void **, char **);
+static int	output_http_send(void *, const struct output_msg *, size_t, size_t *);
+static void	output_http_reopen(void *);
+static void	output_http_destroy(void *);
+
+const struct output_sink_ops output_http_ops = {
+	.type = "http",
+	.create = output_http_create,
+	.send = output_http_send,
+	.reopen = output_http_reopen,
+	.destroy = output_http_destroy,
+};
+
+static pthread_once_t output_http_once = PTHREAD_ONCE_INIT;
+static CURLcode output_http_global_rc;
+
+/* libcurl's global init is not thread-safe in every build; do it once. */
+static void
+output_http_global_init(void)
+{
+	output_http_global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+static void
+output_http_cerr(struct buf *errs, const struct conf_output *co, unsigned line,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* One "line N: output "name": reason" entry (the sink has no file name). */
+static void
+output_http_cerr(struct buf *errs, const struct conf_output *co, unsigned line,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	if (errs->len > 0)
+		buf_puts(errs, "\n");
+	buf_printf(errs, "line %u: output \"%s\": ", line ? line : co->line, co->name);
+	va_start(ap, fmt);
+	buf_vprintf(errs, fmt, ap);
+	va_end(ap);
+}
+
+static bool
+output_http_parse_bool(const char *s, bool *out)
+{
+	if (strcmp(s, "true") == 0 || strcmp(s, "yes") == 0 || strcmp(s, "1") == 0)
+		*out = true;
+	else if (strcmp(s, "false") == 0 || strcmp(s, "no") == 0 || strcmp(s, "0") == 0)
+		*out = false;
+	else
+		return false;
+	return true;
+}
+
+static bool
+output_http_parse_ulong(const char *s, unsigned long lo, unsigned long hi,
+    unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (!isdigit((unsigned char)*s))
+		return false;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < lo || v > hi)
+		return false;
+	*out = v;
+	return true;
+}
+
+/*
+ * Check the URL with libcurl's parser and complete its path: a bare
+ * https://host:8088 becomes .../services/collector/event for HEC, and an
+ * Elasticsearch URL without _bulk gets /_bulk appended.
+ */
+static int
+output_http_url(struct output_http *s, const char *url, char **why)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL, *path = NULL, *full = NULL;
+	struct buf p;
+	int rc = CD_ECONFIG;
+
+	buf_init(&p, 0);
+	*why = "is not a valid URL";
+	if (u == NULL)
+		return -ENOMEM;
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK)
+		goto out;
+	if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) {
+		*why = "must be an http or https URL";
+		goto out;
+	}
+	size_t plen = strlen(path);
+	while (plen > 0 && path[plen - 1] == '/')
+		plen--;
+	buf_append(&p, path, plen);
+	if (s->mode == OUTPUT_HTTP_HEC && plen == 0)
+		buf_puts(&p, "/services/collector/event");
+	else if (s->mode == OUTPUT_HTTP_ELASTIC &&
+	    (plen < 5 || memcmp(path + plen - 5, "_bulk", 5) != 0))
+		buf_puts(&p, "/_bulk");
+	if (p.data == NULL || curl_url_set(u, CURLUPART_PATH, (char *)p.data, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_URL, &full, 0) != CURLUE_OK)
+		goto out;
+	if ((s->url = strdup(full)) == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	rc = CD_EOK;
+out:
+	curl_free(scheme);
+	curl_free(path);
+	curl_free(full);
+	curl_url_cleanup(u);
+	buf_free(&p);
+	return rc;
+}
+
+static int
+output_http_header_add(struct output_http *s, const char *h)
+{
+	struct curl_slist *l = curl_slist_append(s->headers, h);
+
+	if (l == NULL)
+		return -ENOMEM;
+	s->headers = l;
+	return CD_EOK;
+}
+
+static int
+output_http_create(const struct conf_output *co, void **sink, char **errmsg)
+{
+	struct output_http *s = calloc(1, sizeof(*s));
+	const char *url = NULL, *token = NULL, *format = "json";
+	unsigned url_line = 0, format_line = 0;
+	struct buf errs, hdr;
+	unsigned long v;
+	int rc = CD_EOK;
+
+	*sink = NULL;
+	*errmsg = NULL;
+	buf_init(&errs, 0);
+	buf_init(&hdr, 0);
+	if (s == NULL)
+		return -ENOMEM;
+	pthread_once(&output_http_once, output_http_global_init);
+	if (output_http_global_rc != CURLE_OK) {
+		output_http_cerr(&errs, co, 0, "libcurl initialisation failed");
+		rc = CD_ECONFIG;
+		goto fail;
+	}
+	s->gzip = true;
+	s->timeout_s = HTTP_TIMEOUT_DEFAULT;
+	s->batch_bytes = HTTP_BATCH_BYTES_DEFAULT;
+	buf_init(&s->body, 0);
+	buf_init(&s->resp, HTTP_RESPONSE_MAX);
+	if ((s->name = strdup(co->name)) == NULL) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	/* The mode decides how other settings are read: find it first. */
+	for (size_t i = 0; i < co->nkv; i++) {
+		const struct conf_kv *kv = &co->kv[i];
+		if (strcmp(kv->key, "mode") != 0)
+			continue;
+		if (strcmp(kv->value, "hec") == 0)
+			s->mode = OUTPUT_HTTP_HEC;
+		else if (strcmp(kv->value, "elastic") == 0)
+			s->mode = OUTPUT_HTTP_ELASTIC;
+		else {
+			output_http_cerr(&errs, co, kv->line, "mode must be hec or elastic");
+			rc = CD_ECONFIG;
+		}
+	}
+	for (size_t i = 0; i < co->nkv; i++) {
+		const struct conf_kv *kv = &co->kv[i];
+		if (strcmp(kv->key, "format") == 0) {
+			format = kv->value;
+			format_line = kv->line;
+		}
+		if (output_kv_is_common(kv->key) || strcmp(kv->key, "mode") == 0)
+			continue;
+		if (strcmp(kv->key, "url") == 0) {
+			url = kv->value;
+			url_line = kv->line;
+		} else if (strcmp(kv->key, "token") == 0) {
+			token = kv->value;
+		} else if (strcmp(kv->key, "header") == 0) {
+			const char *colon = strchr(kv->value, ':');
+			if (colon == NULL || colon == kv->value ||
+			    strpbrk(kv->value, "\r\n") != NULL) {
+				output_http_cerr(&errs, co, kv->line,
+				    "header must be \"Name: value\"");
+				rc = CD_ECONFIG;
+			} else if (output_http_header_add(s, kv->value) != CD_EOK) {
+				rc = -ENOMEM;
+				goto fail;
+			}
+		} else if (strcmp(kv->key, "index") == 0) {
+			free(s->index);
+			if ((s->index = strdup(kv->value)) == NULL) {
+				rc = -ENOMEM;
+				goto fail;
+			}
+		} else if (strcmp(kv->key, "gzip") == 0) {
+			if (!output_http_parse_bool(kv->value, &s->gzip)) {
+				output_http_cerr(&errs, co, kv->line, "gzip must be true or false");
+				rc = CD_ECONFIG;
+			}
+		} else if (strcmp(kv->key, "insecure") == 0) {
+			if (!output_http_parse_bool(kv->value, &s->insecure)) {
+				output_http_cerr(&errs, co, kv->line,
+				    "insecure must be true or false");
+				rc = CD_ECONFIG;
+			}
+		} else if (strcmp(kv->key, "ca_file") == 0) {
+			free(s->ca_file);
+			if ((s->ca_file = strdup(kv->value)) == NULL) {
+				rc = -ENOMEM;
+				goto fail;
+			}
+			if (access(kv->value, R_OK) != 0) {
+				output_http_cerr(&errs, co, kv->line, "ca_file %s: %s",
+				    kv->value, strerror(errno));
+				rc = CD_ECONFIG;
+			}
+		} else if (strcmp(kv->key, "timeout") == 0) {
+			if (!output_http_parse_ulong(kv->value, 1, 3600, &v)) {
+				output_http_cerr(&errs, co, kv->line,
+				    "timeout must be 1..3600 seconds");
+				rc = CD_ECONFIG;
+			} else
+				s->timeout_s = (long)v;
+		} else if (strcmp(kv->key, "batch_bytes") == 0) {
+			if (!output_http_parse_ulong(kv->value, HTTP_BATCH_BYTES_MIN,
+			    HTTP_BATCH_BYTES_MAX, &v)) {
+				output_http_cerr(&errs, co, kv->line,
+				    "batch_bytes must be %d..%d", HTTP_BATCH_BYTES_MIN,
+				    HTTP_BATCH_BYTES_MAX);
+				rc = CD_ECONFIG;
+			} else
+				s->batch_bytes = v;
+		} else {
+			output_http_cerr(&errs, co, kv->line,
+			    "unknown setting \"%s\" for an http output", kv->key);
+			rc = CD_ECONFIG;
+		}
+	}
+	if (url == NULL) {
+		output_http_cerr(&errs, co, 0, "url is required");
+		rc = CD_ECONFIG;
+	} else {
+		char *why;
+		int urc = output_http_url(s, url, &why);
+		if (urc == -ENOMEM) {
+			rc = urc;
+			goto fail;
+		}
+		if (urc != CD_EOK) {
+			output_http_cerr(&errs, co, url_line, "url \"%s\" %s", url, why);
+			rc = CD_ECONFIG;
+		}
+	}
+	if (s->mode == OUTPUT_HTTP_ELASTIC && strcmp(format, "raw") == 0) {
+		output_http_cerr(&errs, co, format_line,
+		    "mode elastic needs format json or ecs (documents are JSON)");
+		rc = CD_ECONFIG;
+	}
+	if (s->mode == OUTPUT_HTTP_HEC && token == NULL) {
+		output_http_cerr(&errs, co, 0, "mode hec needs a token");
+		rc = CD_ECONFIG;
+	}
+	if (token != NULL) {
+		if (strpbrk(token, "\r\n") != NULL) {
+			output_http_cerr(&errs, co, 0, "token must be one line");
+			rc = CD_ECONFIG;
+		}
+		buf_printf(&hdr, "Authorization: %s %s",
+		    s->mode == OUTPUT_HTTP_HEC ? "Splunk" : "ApiKey", token);
+		if (hdr.data == NULL || output_http_header_add(s, (char *)hdr.data) != CD_EOK) {
+			rc = -ENOMEM;
+			goto fail;
+		}
+	}
+	if (output_http_header_add(s, s->mode == OUTPUT_HTTP_HEC ?
+	    "Content-Type: application/json" :
+	    "Content-Type: application/x-ndjson") != CD_EOK ||
+	    /* No 100-continue round trip: the body follows the headers at once. */
+	    output_http_header_add(s, "Expect:") != CD_EOK ||
+	    (s->gzip && output_http_header_add(s, "Content-Encoding: gzip") != CD_EOK)) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	if (rc != CD_EOK)
+		goto fail;
+	buf_free(&hdr);
+	buf_free(&errs);
+	*sink = s;
+	return CD_EOK;
+fail:
+	if (rc == CD_ECONFIG)
+		*errmsg = conf_err_take(&errs);
+	buf_free(&errs);
+	buf_free(&hdr);
+	output_http_destroy(s);
+	return rc;
+}
+
+static void
+output_http_destroy(void *arg)
+{
+	struct output_http *s = arg;
+
+	if (s == NULL)
+		return;
+	if (s->curl != NULL)
+		curl_easy_cleanup(s->curl);
+	curl_slist_free_all(s->headers);
+	buf_free(&s->body);
+	buf_free(&s->resp);
+	free(s->zbody);
+	free(s->name);
+	free(s->url);
+	free(s->index);
+	free(s->ca_file);
+	free(s);
+}
+
+static void
+output_http_reopen(void *arg)
+{
+	struct output_http *s = arg;
+
+	/* A new handle means a new connection (and a fresh DNS lookup). */
+	if (s->curl != NULL) {
+		curl_easy_cleanup(s->curl);
+		s->curl = NULL;
+	}
+}
+
+/* Log a destination failure once per state change. */
+static void
+output_http_fail(struct output_http *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+output_http_fail(struct output_http *s, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (!s->failing)
+		log_warn("output", "output=%s url=%s: %s", s->name, s->url, msg);
+	else
+		log_debug("output", "output=%s url=%s: %s", s->name, s->url, msg);
+	s->failing = true;
+}
+
+static size_t
+output_http_write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	struct buf *b = arg;
+
+	if (buf_append(b, ptr, size * nmemb) != CD_EOK)
+		return 0;	/* makes curl fail with CURLE_WRITE_ERROR */
+	return size * nmemb;
+}
+
+static int
+output_http_handle(struct output_http *s)
+{
+	CURL *c;
+
+	if (s->curl != NULL)
+		return CD_EOK;
+	if ((c = curl_easy_init()) == NULL)
+		return -ENOMEM;
+	curl_easy_setopt(c, CURLOPT_URL, s->url);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, s->headers);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, s->timeout_s);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, s->timeout_s < 10 ? s->timeout_s : 10L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_USERAGENT, PACKAGE_NAME "/" PACKAGE_VERSION);
+	curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, s->errbuf);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, output_http_write_cb);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &s->resp);
+	if (s->ca_file != NULL)
+		curl_easy_setopt(c, CURLOPT_CAINFO, s->ca_file);
+	if (s->insecure) {
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	s->curl = c;
+	return CD_EOK;
+}
+
+/* A JSON string value (escaped by the project's writer). */
+static int
+output_http_jstr(struct buf *b, const char *str)
+{
+	struct jsonw j;
+
+	jsonw_init(&j, b);
+	jsonw_string(&j, str);
+	return jsonw_finish(&j);
+}
+
+/* One HEC envelope (siem-testing.md section 3), newline-terminated. */
+static int
+output_http_hec_one(struct output_http *s, const struct output_msg *m, struct buf *b)
+{
+	bool raw = m->kind == OUTPUT_KIND_EVENT && strcmp(m->format, "raw") == 0;
+	int rc = CD_EOK;
+
+	buf_puts(b, "{");
+	if (m->time_ms > 0)
+		buf_printf(b, "\"time\":%" PRId64 ".%03d,", m->time_ms / 1000,
+		    (int)(m->time_ms % 1000));
+	if (m->host != NULL && m->host[0] != '\0') {
+		buf_puts(b, "\"host\":");
+		rc = rc ? rc : output_http_jstr(b, m->host);
+		buf_puts(b, ",");
+	}
+	buf_puts(b, "\"source\":");
+	if (raw) {
+		buf_puts(b, "\"XmlWinEventLog:");
+		size_t before = b->len;
+		rc = rc ? rc : output_http_jstr(b, m->channel ? m->channel : "");
+		/* Splice the escaped channel into the "XmlWinEventLog:" string. */
+		if (rc == CD_EOK && b->len >= before + 2) {
+			memmove(b->data + before, b->data + before + 1, b->len - before - 1);
+			b->len--;
+			b->data[b->len] = '\0';
+		}
+		buf_puts(b, ",\"sourcetype\":\"XmlWinEventLog\",");
+	} else {
+		const char *src = m->kind == OUTPUT_KIND_SUMMARY ? "collectord:summary" :
+		    m->kind == OUTPUT_KIND_ALERT ? "collectord:alert" : "collectord";
+		buf_printf(b, "\"%s\",\"sourcetype\":\"_json\",", src);
+	}
+	if (s->index != NULL) {
+		buf_puts(b, "\"index\":");
+		rc = rc ? rc : output_http_jstr(b, s->index);
+		buf_puts(b, ",");
+	}
+	buf_puts(b, "\"event\":");
+	if (raw) {
+		struct jsonw j;
+		jsonw_init(&j, b);
+		jsonw_string_n(&j, m->data, m->len);
+		rc = rc ? rc : jsonw_finish(&j);
+	} else {
+		buf_append(b, m->data, m->len);	/* already a JSON object */
+	}
+	return rc ? rc : buf_puts(b, "}\n");
+}
+
+static int
+output_http_bulk_one(struct output_http *s, const struct output_msg *m, struct buf *b)
+{
+	int rc = CD_EOK;
+
+	if (s->index != NULL) {
+		buf_puts(b, "{\"create\":{\"_index\":");
+		rc = output_http_jstr(b, s->index);
+		buf_puts(b, "}}\n");
+	} else {
+		buf_puts(b, "{\"create\":{}}\n");
+	}
+	buf_append(b, m->data, m->len);
+	return rc ? rc : buf_puts(b, "\n");
+}
+
+/*
+ * Build the body from msgs[0..n): as many as fit in batch_bytes, at least
+ * one. *count gets how many went in.
+ */
+static int
+output_http_build(struct output_http *s, const struct output_msg *msgs, size_t n,
+    size_t *count)
+{
+	size_t k;
+	int rc = CD_EOK;
+
+	buf_reset(&s->body);
+	for (k = 0; k < n; k++) {
+		size_t before = s->body.len;
+		rc = s->mode == OUTPUT_HTTP_HEC ?
+		    output_http_hec_one(s, &msgs[k], &s->body) :
+		    output_http_bulk_one(s, &msgs[k], &s->body);
+		if (rc != CD_EOK)
+			return rc;
+		if (k > 0 && s->body.len > s->batch_bytes) {
+			s->body.len = before;
+			s->body.data[before] = '\0';
+			break;
+		}
+	}
+	*count = k;
+	return CD_EOK;
+}
+
+static int
+output_http_gzip(struct output_http *s, const void **out, size_t *outlen)
+{
+	z_stream zs;
+	int zrc;
+
+	memset(&zs, 0, sizeof(zs));
+	/* windowBits 15 + 16: a gzip wrapper (RFC 1952), as Content-Encoding gzip wants. */
+	if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
+	    Z_DEFAULT_STRATEGY) != Z_OK)
+		return -ENOMEM;
+	size_t bound = deflateBound(&zs, s->body.len);
+	if (bound > s->zcap) {
+		unsigned char *p = realloc(s->zbody, bound);
+		if (p == NULL) {
+			deflateEnd(&zs);
+			return -ENOMEM;
+		}
+		s->zbody = p;
+		s->zcap = bound;
+	}
+	zs.next_in = s->body.data;
+	zs.avail_in = (uInt)s->body.len;
+	zs.next_out = s->zbody;
+	zs.avail_out = (uInt)s->zcap;
+	zrc = deflate(&zs, Z_FINISH);
+	*out = s->zbody;
+	*outlen = zs.total_out;
+	deflateEnd(&zs);
+	return zrc == Z_STREAM_END ? CD_EOK : -ENOMEM;
+}
+
+/* POST the body; *status gets the HTTP status (0 on a transport failure). */
+static int
+output_http_post(struct output_http *s, long *status)
+{
+	const void *data = s->body.data;
+	size_t len = s->body.len;
+	CURLcode cc;
+	int rc;
+
+	*status = 0;
+	if ((rc = output_http_handle(s)) != CD_EOK)
+		return rc;
+	if (s->gzip && (rc = output_http_gzip(s, &data, &len)) != CD_EOK)
+		return rc;
+	buf_reset(&s->resp);
+	s->errbuf[0] = '\0';
+	curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, data);
+	curl_easy_setopt(s->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+	cc = curl_easy_perform(s->curl);
+	if (cc != CURLE_OK) {
+		output_http_fail(s, "%s", s->errbuf[0] ? s->errbuf : curl_easy_strerror(cc));
+		return cc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -EIO;
+	}
+	curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, status);
+	return CD_EOK;
+}
+
+static void
+output_http_reject(struct output_http *s, const struct output_msg *m, long status,
+    const char *why)
+{
+	log_err("output", "output=%s rejected permanently (HTTP %ld: %s): "
+	    "seq %" PRIu64 " skipped", s->name, status, why, m->seq);
+}
+
+/*
+ * Read a HEC error reply. Returns true with *bad set when the reply names
+ * an invalid event (a data error: the record itself is at fault).
+ */
+static bool
+output_http_hec_bad_event(struct output_http *s, long status, size_t *bad,
+    char *why, size_t whylen)
+{
+	json_t *root, *v;
+	bool found = false;
+
+	snprintf(why, whylen, "%.200s", s->resp.data ? (char *)s->resp.data : "");
+	if (status != 400 || s->resp.data == NULL)
+		return false;
+	root = json_loadb((const char *)s->resp.data, s->resp.len, 0, NULL);
+	if (root == NULL)
+		return false;
+	v = json_object_get(root, "invalid-event-number");
+	if (json_is_integer(v) && json_integer_value(v) >= 0) {
+		*bad = (size_t)json_integer_value(v);
+		found = true;
+	}
+	json_decref(root);
+	return found;
+}
+
+/*
+ * Read a _bulk reply for k documents. *ok gets the leading run of items
+ * that are done (created, already there, or rejected for good: those are
+ * logged and *rejected is set). CD_EPARSE when the reply is not a bulk
+ * reply.
+ */
+static int
+output_http_bulk_items(struct output_http *s, const struct output_msg *msgs, size_t k,
+    size_t *ok, bool *rejected)
+{
+	json_t *root, *items;
+	int rc = CD_EPARSE;
+
+	*ok = 0;
+	root = json_loadb((const char *)s->resp.data, s->resp.len, 0, NULL);
+	if (root == NULL)
+		return CD_EPARSE;
+	if (json_is_false(json_object_get(root, "errors"))) {
+		*ok = k;
+		rc = CD_EOK;
+		goto out;
+	}
+	items = json_object_get(root, "items");
+	if (!json_is_array(items) || json_array_size(items) != k)
+		goto out;
+	for (size_t i = 0; i < k; i++) {
+		json_t *it = json_array_get(items, i);
+		const char *key;
+		json_t *res = NULL;
+		json_int_t st;
+
+		if (!json_is_object(it) || json_object_size(it) != 1)
+			goto out;
+		json_object_foreach(it, key, res)
+			break;
+		if (!json_is_integer(json_object_get(res, "status")))
+			goto out;
+		st = json_integer_value(json_object_get(res, "status"));
+		/* 409 on create: the document is already there (an earlier try). */
+		if ((st >= 200 && st < 300) || st == 409) {
+			(*ok)++;
+			continue;
+		}
+		if (st == 400) {
+			json_t *e = json_object_get(res, "error");
+			const char *type = json_string_value(json_object_get(e, "type"));
+			const char *reason = json_string_value(json_object_get(e, "reason"));
+			char why[300];
+			snprintf(why, sizeof(why), "%s: %.200s", type ? type : "error",
+			    reason ? reason : "");
+			output_http_reject(s, &msgs[i], (long)st, why);
+			*rejected = true;
+			(*ok)++;
+			continue;
+		}
+		output_http_fail(s, "bulk item %zu (seq %" PRIu64 ") failed with status %"
+		    JSON_INTEGER_FORMAT, i, msgs[i].seq, st);
+		break;
+	}
+	rc = CD_EOK;
+out:
+	json_decref(root);
+	return rc;
+}
+
+static int
+output_http_send(void *arg, const struct output_msg *msgs, size_t n, size_t *delivered)
+{
+	struct output_http *s = arg;
+	size_t done = 0, limit = n;
+	bool rejected = false;
+	int rc = CD_EOK;
+
+	while (done < n) {
+		size_t k, ok = 0;
+		long status;
+
+		rc = output_http_build(s, msgs + done, limit < n - done ? limit : n - done, &k);
+		if (rc != CD_EOK)
+			break;
+		limit = n;
+		if ((rc = output_http_post(s, &status)) != CD_EOK)
+			break;
+		if (status < 200 || status > 299) {
+			char why[256];
+			size_t bad;
+			if (s->mode == OUTPUT_HTTP_HEC &&
+			    output_http_hec_bad_event(s, status, &bad, why, sizeof(why)) &&
+			    bad < k) {
+				if (bad > 0) {
+					/* Send the good ones before it again, alone. */
+					limit = bad;
+					continue;
+				}
+				output_http_reject(s, &msgs[done], status, why);
+				rejected = true;
+				done++;
+				continue;
+			}
+			output_http_fail(s, "HTTP %ld: %s", status, why);
+			rc = status == 429 || status == 503 ? CD_EBUSY : -EIO;
+			break;
+		}
+		if (s->mode == OUTPUT_HTTP_ELASTIC) {
+			if (output_http_bulk_items(s, msgs + done, k, &ok, &rejected) != CD_EOK) {
+				output_http_fail(s, "HTTP %ld with a reply that is not a bulk "
+				    "reply", status);
+				rc = CD_EPARSE;
+				break;
+			}
+			done += ok;
+			if (ok < k) {
+				rc = CD_EBUSY;
+				break;
+			}
+		} else {
+			done += k;
+		}
+		if (s->failing)
+			log_info("output", "output=%s url=%s: delivering again", s->name, s->url);
+		s->failing = false;
+	}
+	*delivered = done;
+	if (rc == CD_EOK && rejected)
+		rc = CD_EPARSE;
+	return rc;
+}
