@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "api.h"
@@ -21,6 +22,7 @@
 #include "err.h"
 #include "listener.h"
 #include "log.h"
+#include "maint.h"
 #include "lolbas.h"
 #include "output.h"
 #include "soap.h"
@@ -417,8 +419,12 @@ main(int argc, char **argv)
 		struct timespec tick = { 1, 0 };
 		int sig = sigtimedwait(&sigs, NULL, &tick);
 		if (sig < 0) {
-			/* Once a second: drop spool entries every output has passed. */
-			outputs_prune(ms.outs);
+			/* Once a second: spool pruning, index retention. */
+			struct timespec now;
+			clock_gettime(CLOCK_REALTIME, &now);
+			/* No lock: only this thread replaces ms.outs. */
+			maint_tick(st, ms.outs, conf,
+			    (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000);
 			continue;
 		}
 		if (sig == SIGHUP) {
@@ -444,6 +450,7 @@ main(int argc, char **argv)
 			ms.outs = nouts;
 			pthread_mutex_unlock(&ms.lock);
 			log_set_level(nconf->log_level);
+			maint_reset();	/* a new retention applies at once */
 			wsman_set_config(wsman, nconf, nsubs);
 			api.conf = nconf;
 			ms.subs = nsubs;

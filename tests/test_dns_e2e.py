@@ -125,5 +125,41 @@ def test_expected_aggregates():
         d.cleanup()
 
 
+def test_retention():
+    """retention-days drops per-host detail older than N days (here: all of
+    the 2019-2023 data) and keeps each domain's first_seen."""
+    import signal
+    import tempfile
+    import time
+    tmp = tempfile.mkdtemp(prefix="cd-conf-")
+    conf = os.path.join(tmp, "collectord.xml")
+    with open(conf, "w") as f:
+        f.write("<collectord><dns><retention-days>0</retention-days></dns></collectord>\n")
+    d = Daemon(default_subscriptions=True, extra=["--config", conf]).start()
+    try:
+        batches = all_batches()
+        ids = {}
+        for n, (host, lines) in enumerate(batches):
+            if host not in ids:
+                ids[host] = enumerate_id(d, host)
+            mid, msg = batch(host, ids[host], lines, n)
+            st, _, _ = d.post("/wsman/subscriptions/" + ids[host], utf16(msg))
+            assert st == 200
+        st, js = d.api("/api/v1/hosts/it01.pandalab.com/domains")
+        assert st == 200 and len(js["domains"]) > 0, js
+        with open(conf, "w") as f:
+            f.write("<collectord><dns><retention-days>1</retention-days></dns></collectord>\n")
+        d.proc.send_signal(signal.SIGHUP)
+        deadline = time.time() + 20
+        while d.api("/api/v1/hosts/it01.pandalab.com/domains")[1]["domains"]:
+            assert time.time() < deadline, "retention did not run"
+            time.sleep(0.2)
+        st, js = d.api("/api/v1/domains/dc01.pandalab.com")
+        assert st == 200 and js["first_seen"].startswith("2023-"), js
+    finally:
+        d.stop()
+        d.cleanup()
+
+
 if __name__ == "__main__":
-    run([test_expected_aggregates])
+    run([test_expected_aggregates, test_retention])
