@@ -91,6 +91,7 @@ static void output_relp_on_err(void *usr, char *objinfo, char *errmsg,
 static void output_relp_on_auth_err(void *usr, char *authinfo, char *errmsg,
     relpRetVal code);
 static void output_relp_on_generic_err(char *objinfo, char *errmsg, relpRetVal code);
+static void output_relp_dbgprint(char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 const struct output_sink_ops output_relp_ops = {
 	.type = "relp",
@@ -126,6 +127,13 @@ output_relp_on_generic_err(char *objinfo, char *errmsg, relpRetVal code)
 {
 	log_debug("output", "relp: %s: %s (%d)", objinfo ? objinfo : "",
 	    errmsg ? errmsg : "", (int)code);
+}
+
+/* librelp calls its debug hook unconditionally and has none by default. */
+static void
+output_relp_dbgprint(char *fmt, ...)
+{
+	(void)fmt;
 }
 
 static int
@@ -263,7 +271,8 @@ output_relp_engine(struct output_relp *r)
 		return -ENOMEM;
 	/* Without "syslog" enabled the open handshake offers no command and
 	 * every relpCltSendSyslog() fails with CMD_DISABLED. */
-	if (relpEngineSetEnableCmd(e, (unsigned char *)"syslog",
+	if (relpEngineSetDbgprint(e, output_relp_dbgprint) != RELP_RET_OK ||
+	    relpEngineSetEnableCmd(e, (unsigned char *)"syslog",
 	    eRelpCmdState_Required) != RELP_RET_OK ||
 	    relpEngineSetOnErr(e, output_relp_on_err) != RELP_RET_OK ||
 	    relpEngineSetOnAuthErr(e, output_relp_on_auth_err) != RELP_RET_OK ||
