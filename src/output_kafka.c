@@ -380,7 +380,9 @@ static int
 output_kafka_send(void *arg, const struct output_msg *msgs, size_t n, size_t *delivered)
 {
 	struct output_kafka *s = arg;
-	int64_t deadline = output_kafka_now_ms() + s->timeout_ms;
+	/* A second past message.timeout.ms: the reports of messages that time
+	 * out arrive (as failures) before the wait ends. */
+	int64_t deadline = output_kafka_now_ms() + s->timeout_ms + 1000;
 	size_t m = n < KAFKA_IDX_MAX ? n : KAFKA_IDX_MAX - 1;
 	size_t i, ok;
 	int rc;
