@@ -1,0 +1,549 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * The file output. Each record becomes one line, appended with write();
+ * the file is fsync'd before send() confirms a batch, which is the file
+ * output's guarantee: a confirmed record is on disk. A record whose write
+ * fails half-way is cut off again (ftruncate), so a resend never leaves a
+ * torn line behind.
+ *
+ * Rotation: before a record that would take the file past rotate_bytes, or
+ * once the file is older than rotate_seconds (counted from when collectord
+ * opened it), the file is fsync'd and renamed to NAME.TIMESTAMP, a new one
+ * is opened, and (compress) the rotated file is gzip-compressed with zlib
+ * into NAME.TIMESTAMP.gz through a temporary name and a rename. Then only
+ * the newest `keep` rotated files are kept. TIMESTAMP is
+ * YYYYMMDDTHHMMSS.mmmZ (UTC), bumped by a millisecond when taken, so names
+ * sort in rotation order. reopen() (SIGHUP) closes the file; the next send
+ * opens the path again, for logrotate-style external rotation.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <zlib.h>
+
+#include "buf.h"
+#include "conf.h"
+#include "err.h"
+#include "log.h"
+#include "output.h"
+#include "output_file.h"
+#include "output_sinks.h"
+
+#define OUTPUT_FILE_ROTATE_BYTES	(100ULL * 1024 * 1024)
+#define OUTPUT_FILE_ROTATE_SECONDS	86400
+#define OUTPUT_FILE_KEEP		10
+#define OUTPUT_FILE_MODE		0640
+#define OUTPUT_FILE_STAMP_LEN		20	/* YYYYMMDDTHHMMSS.mmmZ */
+
+struct output_file {
+	char		*name;		/* the output's name, for the log */
+	char		*path;
+	char		*dir;		/* directory of path */
+	char		*base;		/* file name part of path */
+	uint64_t	 rotate_bytes;	/* 0: never by size */
+	int64_t		 rotate_seconds; /* 0: never by age */
+	unsigned	 keep;		/* 0: keep all */
+	bool		 compress;
+	mode_t		 mode;
+
+	int		 fd;		/* -1: closed, open at the next send */
+	uint64_t	 size;
+	int64_t		 opened_ms;
+	int64_t		 last_stamp;	/* last rotation stamp used, ms */
+	bool		 failing;	/* log state changes only */
+};
+
+static int	output_file_create(const struct conf_output *, void **, char **);
+static int	output_file_send(void *, const struct output_msg *, size_t, size_t *);
+static void	output_file_reopen(void *);
+static void	output_file_destroy(void *);
+static int64_t	output_file_real_now(void);
+static int	output_file_open(struct output_file *);
+static int	output_file_rotate(struct output_file *);
+static void	output_file_sync_dir(const char *);
+static int	output_file_gzip(const char *, const char *);
+static void	output_file_prune(struct output_file *);
+static bool	output_file_is_rotated(const struct output_file *, const char *);
+static int	output_file_cmp(const void *, const void *);
+static int	output_file_bool(const char *, bool *);
+static void	output_file_fail(struct output_file *, const char *, int);
+
+const struct output_sink_ops output_file_ops = {
+	.type = "file",
+	.create = output_file_create,
+	.send = output_file_send,
+	.reopen = output_file_reopen,
+	.destroy = output_file_destroy,
+};
+
+static int64_t (*output_file_now)(void) = output_file_real_now;
+
+void
+output_file_set_clock(int64_t (*now_ms)(void))
+{
+	output_file_now = now_ms != NULL ? now_ms : output_file_real_now;
+}
+
+static int64_t
+output_file_real_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int
+output_file_bool(const char *v, bool *out)
+{
+	if (strcasecmp(v, "true") == 0 || strcasecmp(v, "yes") == 0 || strcmp(v, "1") == 0)
+		*out = true;
+	else if (strcasecmp(v, "false") == 0 || strcasecmp(v, "no") == 0 || strcmp(v, "0") == 0)
+		*out = false;
+	else
+		return CD_EPARSE;
+	return CD_EOK;
+}
+
+static int
+output_file_create(const struct conf_output *conf, void **sinkp, char **errmsg)
+{
+	struct output_file *f;
+	struct buf errs;
+	int rc = CD_EOK;
+
+	*sinkp = NULL;
+	*errmsg = NULL;
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		return -ENOMEM;
+	buf_init(&errs, 0);
+	f->fd = -1;
+	f->rotate_bytes = OUTPUT_FILE_ROTATE_BYTES;
+	f->rotate_seconds = OUTPUT_FILE_ROTATE_SECONDS;
+	f->keep = OUTPUT_FILE_KEEP;
+	f->compress = true;
+	f->mode = OUTPUT_FILE_MODE;
+	if ((f->name = strdup(conf->name)) == NULL) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	for (size_t i = 0; i < conf->nkv; i++) {
+		const struct conf_kv *kv = &conf->kv[i];
+		unsigned long long v = 0;
+		char *end = NULL;
+		bool num = kv->value[0] >= '0' && kv->value[0] <= '9';
+
+		if (output_kv_is_common(kv->key))
+			continue;
+		if (num) {
+			errno = 0;
+			v = strtoull(kv->value, &end, strcmp(kv->key, "mode") == 0 ? 8 : 10);
+			num = errno == 0 && *end == '\0';
+		}
+		if (strcmp(kv->key, "path") == 0) {
+			free(f->path);
+			if (kv->value[0] == '\0' || kv->value[strlen(kv->value) - 1] == '/') {
+				conf_err(&errs, "config", kv->line,
+				    "output \"%s\": path must name a file", conf->name);
+				rc = CD_ECONFIG;
+			} else if ((f->path = strdup(kv->value)) == NULL) {
+				rc = -ENOMEM;
+				goto fail;
+			}
+		} else if (strcmp(kv->key, "rotate_bytes") == 0) {
+			if (!num) {
+				conf_err(&errs, "config", kv->line,
+				    "output \"%s\": rotate_bytes must be a number of bytes",
+				    conf->name);
+				rc = CD_ECONFIG;
+			}
+			f->rotate_bytes = v;
+		} else if (strcmp(kv->key, "rotate_seconds") == 0) {
+			if (!num || v > INT64_MAX / 1000) {
+				conf_err(&errs, "config", kv->line,
+				    "output \"%s\": rotate_seconds must be a number of seconds",
+				    conf->name);
+				rc = CD_ECONFIG;
+			}
+			f->rotate_seconds = (int64_t)v;
+		} else if (strcmp(kv->key, "keep") == 0) {
+			if (!num || v > 100000) {
+				conf_err(&errs, "config", kv->line,
+				    "output \"%s\": keep must be 0..100000", conf->name);
+				rc = CD_ECONFIG;
+			}
+			f->keep = (unsigned)v;
+		} else if (strcmp(kv->key, "compress") == 0) {
+			if (output_file_bool(kv->value, &f->compress) != CD_EOK) {
+				conf_err(&errs, "config", kv->line,
+				    "output \"%s\": compress must be true or false", conf->name);
+				rc = CD_ECONFIG;
+			}
+		} else if (strcmp(kv->key, "mode") == 0) {
+			if (!num || v > 07777) {
+				conf_err(&errs, "config", kv->line,
+				    "output \"%s\": mode must be octal, like 0640", conf->name);
+				rc = CD_ECONFIG;
+			}
+			f->mode = (mode_t)v;
+		} else {
+			conf_err(&errs, "config", kv->line,
+			    "output \"%s\": unknown setting \"%s\" for a file output",
+			    conf->name, kv->key);
+			rc = CD_ECONFIG;
+		}
+	}
+	if (f->path == NULL && rc == CD_EOK) {
+		conf_err(&errs, "config", conf->line, "output \"%s\": path is required",
+		    conf->name);
+		rc = CD_ECONFIG;
+	}
+	if (rc != CD_EOK)
+		goto fail;
+	char *d1 = strdup(f->path), *d2 = strdup(f->path);
+	if (d1 == NULL || d2 == NULL || (f->dir = strdup(dirname(d1))) == NULL ||
+	    (f->base = strdup(basename(d2))) == NULL)
+		rc = -ENOMEM;
+	free(d1);
+	free(d2);
+	if (rc != CD_EOK)
+		goto fail;
+	buf_free(&errs);
+	*sinkp = f;
+	return CD_EOK;
+fail:
+	if (rc == CD_ECONFIG)
+		*errmsg = conf_err_take(&errs);
+	buf_free(&errs);
+	output_file_destroy(f);
+	return rc;
+}
+
+static void
+output_file_fail(struct output_file *f, const char *what, int err)
+{
+	if (!f->failing)
+		log_err("output", "output=%s %s %s: %s", f->name, what, f->path,
+		    cd_strerror(err));
+	f->failing = true;
+}
+
+static int
+output_file_open(struct output_file *f)
+{
+	struct stat st;
+
+	f->fd = open(f->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, f->mode);
+	if (f->fd < 0) {
+		int rc = -errno;
+		output_file_fail(f, "cannot open", rc);
+		return rc;
+	}
+	if (fstat(f->fd, &st) != 0) {
+		int rc = -errno;
+		close(f->fd);
+		f->fd = -1;
+		return rc;
+	}
+	f->size = (uint64_t)st.st_size;
+	f->opened_ms = output_file_now();
+	return CD_EOK;
+}
+
+/* fsync of the directory makes the renames durable. */
+static void
+output_file_sync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+}
+
+/* Compress src into dst (through dst.tmp), then remove src. */
+static int
+output_file_gzip(const char *src, const char *dst)
+{
+	char tmp[4096], chunk[65536];
+	int in = -1, out = -1, rc = CD_EOK;
+	gzFile gz = NULL;
+	ssize_t n;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", dst) >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	if ((in = open(src, O_RDONLY | O_CLOEXEC)) < 0)
+		return -errno;
+	out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (out < 0) {
+		rc = -errno;
+		goto out;
+	}
+	/* gzclose() closes the descriptor it was given: hand it a duplicate
+	 * and keep ours for fsync. */
+	int gfd = dup(out);
+	if (gfd < 0 || (gz = gzdopen(gfd, "wb6")) == NULL) {
+		rc = gfd < 0 ? -errno : -ENOMEM;
+		if (gfd >= 0)
+			close(gfd);
+		goto out;
+	}
+	while ((n = read(in, chunk, sizeof(chunk))) > 0) {
+		if (gzwrite(gz, chunk, (unsigned)n) != (int)n) {
+			rc = -EIO;
+			break;
+		}
+	}
+	if (n < 0)
+		rc = -errno;
+	if (gzclose(gz) != Z_OK && rc == CD_EOK)
+		rc = -EIO;
+	gz = NULL;
+	if (rc == CD_EOK && fsync(out) != 0)
+		rc = -errno;
+	if (rc == CD_EOK) {
+		struct stat st;
+		if (fstat(in, &st) == 0)
+			fchmod(out, st.st_mode & 07777);
+		if (rename(tmp, dst) != 0)
+			rc = -errno;
+	}
+out:
+	if (in >= 0)
+		close(in);
+	if (out >= 0)
+		close(out);
+	if (rc != CD_EOK)
+		unlink(tmp);
+	else
+		unlink(src);
+	return rc;
+}
+
+/* NAME.YYYYMMDDTHHMMSS.mmmZ or the same with ".gz". */
+static bool
+output_file_is_rotated(const struct output_file *f, const char *name)
+{
+	size_t bl = strlen(f->base), nl = strlen(name);
+
+	if (nl < bl + 1 + OUTPUT_FILE_STAMP_LEN || strncmp(name, f->base, bl) != 0 ||
+	    name[bl] != '.')
+		return false;
+	const char *s = name + bl + 1, *rest = s + OUTPUT_FILE_STAMP_LEN;
+	for (int i = 0; i < OUTPUT_FILE_STAMP_LEN; i++) {
+		char c = s[i];
+		bool ok = i == 8 ? c == 'T' : i == 15 ? c == '.' : i == 19 ? c == 'Z' :
+		    c >= '0' && c <= '9';
+		if (!ok)
+			return false;
+	}
+	return *rest == '\0' || strcmp(rest, ".gz") == 0;
+}
+
+static int
+output_file_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Remove all but the newest `keep` rotated files. */
+static void
+output_file_prune(struct output_file *f)
+{
+	char **names = NULL, path[4096];
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	DIR *d;
+
+	if (f->keep == 0 || (d = opendir(f->dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (!output_file_is_rotated(f, de->d_name))
+			continue;
+		if (n == cap) {
+			size_t nc = cap ? cap * 2 : 16;
+			char **v = realloc(names, nc * sizeof(*v));
+			if (v == NULL)
+				break;
+			names = v;
+			cap = nc;
+		}
+		if ((names[n] = strdup(de->d_name)) == NULL)
+			break;
+		n++;
+	}
+	closedir(d);
+	qsort(names, n, sizeof(*names), output_file_cmp);
+	for (size_t i = 0; i + f->keep < n; i++) {
+		snprintf(path, sizeof(path), "%s/%s", f->dir, names[i]);
+		if (unlink(path) != 0 && errno != ENOENT)
+			log_warn("output", "output=%s cannot remove %s: %s", f->name, path,
+			    strerror(errno));
+	}
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+/*
+ * Close the current file (already fsync'd by the caller), rename it aside
+ * and start a new one. A failed compression leaves the rotated file
+ * uncompressed (still counted by keep) and is logged, not an error: the
+ * records in it are safe.
+ */
+static int
+output_file_rotate(struct output_file *f)
+{
+	char stamp[64], rot[4096], gz[4096];
+	int64_t ms = output_file_now();
+	struct tm tm;
+	time_t t;
+	int rc;
+
+	if (ms <= f->last_stamp)
+		ms = f->last_stamp + 1;
+	f->last_stamp = ms;
+	t = (time_t)(ms / 1000);
+	gmtime_r(&t, &tm);
+	if (strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &tm) != 15)
+		return -ERANGE;
+	snprintf(stamp + 15, sizeof(stamp) - 15, ".%03dZ", (int)(ms % 1000));
+	if ((size_t)snprintf(rot, sizeof(rot), "%s.%s", f->path, stamp) >= sizeof(rot) ||
+	    (size_t)snprintf(gz, sizeof(gz), "%s.gz", rot) >= sizeof(gz))
+		return -ENAMETOOLONG;
+	if (rename(f->path, rot) != 0) {
+		rc = -errno;
+		output_file_fail(f, "cannot rotate", rc);
+		return rc;
+	}
+	close(f->fd);
+	f->fd = -1;
+	if ((rc = output_file_open(f)) != CD_EOK)
+		return rc;
+	output_file_sync_dir(f->dir);
+	if (f->compress && (rc = output_file_gzip(rot, gz)) != CD_EOK)
+		log_warn("output", "output=%s cannot compress %s: %s (kept uncompressed)",
+		    f->name, rot, cd_strerror(rc));
+	output_file_sync_dir(f->dir);
+	output_file_prune(f);
+	log_info("output", "output=%s rotated %s to %s", f->name, f->path,
+	    f->compress && rc == CD_EOK ? gz : rot);
+	return CD_EOK;
+}
+
+static int
+output_file_send(void *sink, const struct output_msg *msgs, size_t n, size_t *delivered)
+{
+	struct output_file *f = sink;
+	size_t synced = 0, i = 0;
+	int rc = CD_EOK;
+
+	*delivered = 0;
+	if (f->fd < 0 && (rc = output_file_open(f)) != CD_EOK)
+		return rc;
+	for (i = 0; i < n; i++) {
+		const struct output_msg *m = &msgs[i];
+		bool by_size = f->rotate_bytes > 0 && f->size > 0 &&
+		    f->size + m->len + 1 > f->rotate_bytes;
+		bool by_age = f->rotate_seconds > 0 && f->size > 0 &&
+		    output_file_now() - f->opened_ms >= f->rotate_seconds * 1000;
+		if (by_size || by_age) {
+			/* Everything before this record goes with the old file. */
+			if (fsync(f->fd) != 0) {
+				rc = -errno;
+				output_file_fail(f, "cannot fsync", rc);
+				return rc;
+			}
+			synced = i;
+			if ((rc = output_file_rotate(f)) != CD_EOK) {
+				*delivered = synced;
+				return rc;
+			}
+		}
+		struct iovec iov[2] = {
+			{ (void *)m->data, m->len },
+			{ (void *)"\n", 1 },
+		};
+		size_t want = m->len + 1, done = 0;
+		ssize_t w;
+		while ((w = writev(f->fd, iov, 2)) < 0 && errno == EINTR)
+			;
+		if (w < 0)
+			rc = -errno;
+		else
+			done = (size_t)w;
+		/* A short write (disk full, a signal): finish with write(). */
+		while (rc == CD_EOK && done < want) {
+			const char *p = done < m->len ? m->data + done : "\n";
+			size_t len = done < m->len ? m->len - done : 1;
+			if ((w = write(f->fd, p, len)) < 0 && errno == EINTR)
+				continue;
+			if (w <= 0)
+				rc = w < 0 ? -errno : -EIO;
+			else
+				done += (size_t)w;
+		}
+		if (rc != CD_EOK) {
+			/* Cut the torn record off; the next send writes it again. */
+			if (done > 0 && ftruncate(f->fd, (off_t)f->size) != 0)
+				log_warn("output", "output=%s cannot truncate a partial record in %s",
+				    f->name, f->path);
+			output_file_fail(f, "cannot write", rc);
+			break;
+		}
+		f->size += want;
+	}
+	if (fsync(f->fd) != 0) {
+		int e = -errno;
+		output_file_fail(f, "cannot fsync", e);
+		*delivered = synced;
+		return e;
+	}
+	*delivered = i;
+	if (rc == CD_EOK && f->failing) {
+		log_info("output", "output=%s writing %s again", f->name, f->path);
+		f->failing = false;
+	}
+	return rc;
+}
+
+static void
+output_file_reopen(void *sink)
+{
+	struct output_file *f = sink;
+
+	if (f->fd >= 0)
+		close(f->fd);
+	f->fd = -1;
+}
+
+static void
+output_file_destroy(void *sink)
+{
+	struct output_file *f = sink;
+
+	if (f == NULL)
+		return;
+	if (f->fd >= 0)
+		close(f->fd);
+	free(f->name);
+	free(f->path);
+	free(f->dir);
+	free(f->base);
+	free(f);
+}
