@@ -11,16 +11,19 @@
  *   replay_msg.c   envelopes (UTF-8) out, bookmarks, URLs
  *   replay_parse.c EnumerateResponse and Ack (UTF-8) in, with libxml2
  *   replay_http.c  a minimal HTTP/1.1 keep-alive client over POSIX sockets
+ *   replay_host.c  the per-host conversation, run by worker threads
  * Nothing here is used by the daemon.
  */
 #ifndef CD_REPLAY_H
 #define CD_REPLAY_H
 
 #include <stdbool.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "buf.h"
+#include "soap.h"
 
 /** An http:// URL split for connecting. All strings owned by the struct. */
 struct replay_url {
@@ -242,5 +245,88 @@ int replay_msg_events(struct buf *out, const struct replay_hdr *h,
 /** A SubscriptionEnd (1.9) with status SourceShuttingDown. end_to is the
  * SubscriptionManager address; refs of h are its reference children. */
 int replay_msg_subscription_end(struct buf *out, const struct replay_hdr *h);
+
+
+/* ---- the program (replay.c, replay_host.c) ---- */
+
+/** Command-line options (see usage() in replay.c). */
+struct replay_opts {
+	const char *url;
+	unsigned hosts;
+	const char *host_prefix;
+	const char *host_domain;
+	unsigned batch;
+	bool	 heartbeat;
+	bool	 end;
+	double	 rate;
+	unsigned conns;
+	bool	 from_events;
+	bool	 print_bookmark;
+	bool	 enumerate_only;
+	unsigned threads;
+	unsigned max_retries;
+	unsigned retry_ms;
+	int	 timeout_ms;
+};
+
+/** What one worker did; summed for the summary line. */
+struct replay_counters {
+	uint64_t events, batches, acks, heartbeats, retries, errors, skipped;
+	uint64_t subs;
+};
+
+/** Where a simulated host is in its conversation. */
+enum replay_phase {
+	REPLAY_PH_ENUM,		/**< Enumerate + End next */
+	REPLAY_PH_SUB,		/**< start the next matching subscription */
+	REPLAY_PH_BATCH,	/**< send the next Events batch */
+	REPLAY_PH_SUB_END,	/**< SubscriptionEnd + End (with --end) */
+	REPLAY_PH_DONE,
+};
+
+/** One simulated Windows host. Owned by main; driven by one worker. */
+struct replay_host {
+	char	*name;			/**< MachineID */
+	const struct replay_stream *stream;
+	bool	 rewrite;		/**< synthesised: splice name/seq ids */
+	char	 session[SOAP_MESSAGE_ID_SIZE];
+	enum replay_phase phase;
+	bool	 failed;
+	struct replay_sub *subs;
+	size_t	 nsubs;
+	size_t	 cur;			/**< subscription being delivered */
+	size_t	 pos;			/**< next event of the stream */
+	struct replay_bookmark bm;
+	struct replay_url notify;
+	char	*notify_to;		/**< a:To: NotifyTo, scheme lower-cased */
+	struct replay_http **conn;
+	size_t	 next_conn;
+};
+
+/** A worker thread and the hosts it advances in turn, one request each.
+ * Its buffers are reused for every message. */
+struct replay_worker {
+	pthread_t tid;
+	const struct replay_opts *o;
+	struct replay_host **hosts;
+	size_t	 nhosts;
+	struct replay_counters c;
+	double	*lat;			/**< Ack latencies in ms */
+	size_t	 nlat, caplat;
+	struct buf xml, wire, text;
+	struct replay_resp resp;
+	const struct replay_event **batch;
+};
+
+/** Start the clock of replay_host_now_ms(); call once before any worker. */
+void replay_host_clock_start(void);
+/** Milliseconds since replay_host_clock_start() (monotonic). */
+double replay_host_now_ms(void);
+/**
+ * Thread body: advance every host of the worker (arg, a struct
+ * replay_worker) until all are done. Counters and latencies go into the
+ * worker; bookmarks are printed to stdout under a lock.
+ */
+void *replay_host_worker(void *arg);
 
 #endif
