@@ -54,6 +54,8 @@ static const struct conf_item {
 	{ "limits/max-connections", CONF_T_U32, offsetof(struct cd_conf, limits.max_connections) },
 	{ "limits/max-connections-per-ip", CONF_T_U32, offsetof(struct cd_conf, limits.max_connections_per_ip) },
 	{ "limits/connection-timeout", CONF_T_U32, offsetof(struct cd_conf, limits.connection_timeout_s) },
+	{ "limits/max-header-bytes", CONF_T_U32, offsetof(struct cd_conf, limits.max_header_bytes) },
+	{ "limits/request-timeout", CONF_T_U32, offsetof(struct cd_conf, limits.request_timeout_s) },
 	{ "store/map-max-bytes", CONF_T_U64, offsetof(struct cd_conf, store.map_max_bytes) },
 	{ "store/nosync", CONF_T_BOOL, offsetof(struct cd_conf, store.nosync) },
 	{ "dns/dedup-window", CONF_T_U32, offsetof(struct cd_conf, dns.dedup_window_s) },
@@ -226,6 +228,11 @@ conf_defaults(struct cd_conf **out)
 	c->limits.max_connections = 10000;
 	c->limits.max_connections_per_ip = 64;
 	c->limits.connection_timeout_s = 300;
+	/* Windows' Kerberos tokens reach 48000 bytes (MaxTokenSize), 64000
+	 * in base64 in the Authorization header; libmicrohttpd's pool also
+	 * holds the read buffer: 128 KiB leaves room for both. */
+	c->limits.max_header_bytes = 131072;
+	c->limits.request_timeout_s = 120;
 	c->store.map_max_bytes = (uint64_t)64 << 30;
 	c->store.nosync = false;
 	c->dns.dedup_window_s = 900;
@@ -591,6 +598,8 @@ conf_check(const struct cd_conf *c, char **errmsg)
 	if (c->limits.max_decompressed_bytes < c->limits.max_body_bytes)
 		conf_err(&errs, "limits", 0, "max-decompressed-bytes is smaller "
 		    "than max-body-bytes");
+	if (c->limits.max_header_bytes < 4096)
+		conf_err(&errs, "limits", 0, "max-header-bytes must be at least 4096");
 	if (c->limits.max_connections_per_ip > c->limits.max_connections)
 		conf_err(&errs, "limits", 0, "max-connections-per-ip is larger "
 		    "than max-connections");

@@ -54,6 +54,10 @@ struct conf_limits {
 	uint32_t max_connections;	/**< open connections in total (default 10000) */
 	uint32_t max_connections_per_ip; /**< per client address (default 64) */
 	uint32_t connection_timeout_s;	/**< idle connection timeout (default 300) */
+	uint32_t max_header_bytes;	/**< request line and headers of one request,
+					  Kerberos tokens included (default 131072) */
+	uint32_t request_timeout_s;	/**< from the end of the headers to the end
+					  of the body, against trickling clients (default 120) */
 };
 
 struct conf_store {
