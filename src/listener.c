@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "api.h"
@@ -77,7 +78,6 @@ struct request {
 	struct MHD_Connection	*mhd_conn;
 	enum request_state	 state;
 	struct buf		 body;
-	bool			 too_big;
 	bool			 encrypted;	/**< multipart/encrypted body (Kerberos) */
 	struct multipart_form	 form;		/**< framing to mirror in the reply */
 	char			*www_auth;	/**< WWW-Authenticate for this reply */
@@ -85,6 +85,7 @@ struct request {
 	pthread_mutex_t		 lock;
 	bool			 done;		/**< reply complete (async path) */
 	bool			 suspended;	/**< connection suspended, waiting for done */
+	struct timespec		 started;	/**< headers complete (CLOCK_MONOTONIC) */
 };
 
 static enum MHD_Result listener_access(void *, struct MHD_Connection *,
@@ -284,7 +285,21 @@ listener_wef_headers(struct request *req, struct MHD_Connection *c,
 		return listener_send(c, MHD_HTTP_CONTENT_TOO_LARGE, NULL, 0, NULL, NULL);
 	}
 	req->state = REQ_BODY;
+	clock_gettime(CLOCK_MONOTONIC, &req->started);
 	return MHD_YES;
+}
+
+/* True when the body has taken longer than limits/request-timeout: MHD's
+ * own timeout only sees idleness, so a client trickling one byte now and
+ * then would otherwise hold the connection (and its buffer) forever. */
+static bool
+listener_body_late(const struct request *req)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec - req->started.tv_sec >
+	    (time_t)req->ep->l->conf->limits.request_timeout_s;
 }
 
 /* Decrypt when needed, then dispatch. Returns 1 when the reply is pending. */
@@ -459,14 +474,24 @@ listener_access(void *cls, struct MHD_Connection *c, const char *url,
 		return MHD_YES;	/* a reply was already queued from the headers */
 	case REQ_BODY:
 		if (*upload_size != 0) {
-			if (!req->too_big &&
-			    buf_append(&req->body, upload_data, *upload_size) != CD_EOK)
-				req->too_big = true;
+			/* Past the cap without a Content-Length (chunked):
+			 * a 413 cannot be queued mid-body, so close rather
+			 * than read the rest for nothing. */
+			if (buf_append(&req->body, upload_data, *upload_size) != CD_EOK) {
+				log_info("http", "client=%s body over %" PRIu64
+				    " bytes: connection closed", req->conn->peer,
+				    req->ep->l->conf->limits.max_body_bytes);
+				return MHD_NO;
+			}
+			if (listener_body_late(req)) {
+				log_info("http", "client=%s body not complete after "
+				    "%" PRIu32 " s: connection closed", req->conn->peer,
+				    req->ep->l->conf->limits.request_timeout_s);
+				return MHD_NO;
+			}
 			*upload_size = 0;
 			return MHD_YES;
 		}
-		if (req->too_big)
-			return listener_send(c, MHD_HTTP_CONTENT_TOO_LARGE, NULL, 0, NULL, NULL);
 		if (listener_wef_dispatch(req, c, url) == 1) {
 			/* Suspend only if the commit has not completed yet;
 			 * the lock orders this against listener_resume(), so
@@ -623,6 +648,10 @@ listener_add(struct listener *l, enum listener_kind kind, const char *spec)
 	    (intptr_t)conf->limits.max_connections_per_ip, NULL };
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT,
 	    (intptr_t)conf->limits.connection_timeout_s, NULL };
+	/* The per-connection pool holds the request line and every header:
+	 * its size caps both (libmicrohttpd answers 431 past it). */
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+	    (intptr_t)conf->limits.max_header_bytes, NULL };
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_POOL_SIZE,
 	    kind == LISTENER_API ? 1 : 2, NULL };
 	if (kind == LISTENER_WEF_TLS) {
