@@ -25,6 +25,7 @@
 #include "maint.h"
 #include "lolbas.h"
 #include "output.h"
+#include "priv.h"
 #include "soap.h"
 #include "store.h"
 #include "subscription.h"
@@ -39,7 +40,7 @@ struct opts {
 	struct conf_strv listen, tls_listen, api_listen, tls_ca;
 	const char	*data_dir, *subscriptions, *auth, *keytab;
 	const char	*tls_cert, *tls_key, *advertise, *log_level;
-	bool		 foreground, check_config;
+	bool		 foreground, check_config, allow_root;
 };
 
 static void
@@ -62,6 +63,7 @@ usage(FILE *f)
 "  --advertise HOST[:PORT]   name (and port) Windows hosts use to reach this collector\n"
 "  --log-level LEVEL         error | warning | info | debug\n"
 "  --foreground              stay in the foreground, log to stderr\n"
+"  --allow-root              permit running as root without a <user> to drop to\n"
 "  --check-config            validate configuration and subscriptions, then exit\n"
 "  --version, --help\n");
 }
@@ -71,7 +73,8 @@ opts_parse(int argc, char **argv, struct opts *o)
 {
 	enum { O_CONFIG = 256, O_LISTEN, O_TLS_LISTEN, O_API_LISTEN, O_DATA_DIR,
 	    O_SUBS, O_AUTH, O_KEYTAB, O_TLS_CERT, O_TLS_KEY, O_TLS_CA,
-	    O_ADVERTISE, O_FOREGROUND, O_CHECK, O_VERSION, O_HELP, O_LOGLEVEL };
+	    O_ADVERTISE, O_FOREGROUND, O_CHECK, O_VERSION, O_HELP, O_LOGLEVEL,
+	    O_ALLOW_ROOT };
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, O_CONFIG },
 		{ "listen", required_argument, NULL, O_LISTEN },
@@ -90,6 +93,7 @@ opts_parse(int argc, char **argv, struct opts *o)
 		{ "check-config", no_argument, NULL, O_CHECK },
 		{ "version", no_argument, NULL, O_VERSION },
 		{ "help", no_argument, NULL, O_HELP },
+		{ "allow-root", no_argument, NULL, O_ALLOW_ROOT },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -111,6 +115,7 @@ opts_parse(int argc, char **argv, struct opts *o)
 		case O_LOGLEVEL: o->log_level = optarg; break;
 		case O_FOREGROUND: o->foreground = true; break;
 		case O_CHECK:	o->check_config = true; break;
+		case O_ALLOW_ROOT: o->allow_root = true; break;
 		case O_VERSION:	puts(PACKAGE_STRING); exit(0);
 		case O_HELP:	usage(stdout); exit(0);
 		default:	usage(stderr); return -1;
@@ -328,6 +333,10 @@ main(int argc, char **argv)
 		goto out;
 	}
 	log_set_level(conf->log_level);
+	/* COLLECTORD_ALLOW_ROOT: the test suite, which runs as root in CI. */
+	if (priv_check(conf->user, conf->allow_root || o.allow_root ||
+	    getenv("COLLECTORD_ALLOW_ROOT") != NULL) != CD_EOK)
+		goto out;
 	if (conf->auth == CONF_AUTH_NONE)
 		log_warn("main", "--auth none: sources are NOT authenticated; "
 		    "anyone who reaches this port can send events. Use it for labs "
@@ -354,7 +363,13 @@ main(int argc, char **argv)
 		.map_max = conf->store.map_max_bytes,
 		.nosync = conf->store.nosync,
 	};
-	int rc = store_open(&st, &so);
+	/* The data directory goes to the unprivileged user before the store
+	 * creates its files in it. */
+	struct priv_user pu;
+	int rc = priv_prepare(conf->user, conf->data_dir, &pu);
+	if (rc != CD_EOK)
+		goto out;
+	rc = store_open(&st, &so);
 	if (rc != CD_EOK) {
 		log_err("main", "cannot open the store in %s: %s", conf->data_dir,
 		    cd_strerror(rc));
@@ -411,6 +426,10 @@ main(int argc, char **argv)
 	if ((rc = listener_start(&lst, conf, wsman, &api)) != CD_EOK)
 		goto out;
 	ms.lst = lst;
+	/* Sockets bound (ports below 1024 too), store open, keys read:
+	 * nothing more needs root. */
+	if ((rc = priv_drop(&pu)) != CD_EOK)
+		goto out;
 	log_info("main", "%s started: auth %s, data in %s, %zu subscription(s)",
 	    PACKAGE_STRING, conf_auth_name(conf->auth), conf->data_dir,
 	    subs->n);
