@@ -461,7 +461,11 @@ output_prepare(struct output *o, const struct output_rec *r, struct output_item 
 		if (o->format == FORMAT_RAW || !output_list_has(&o->subscriptions, rec->subscription))
 			return;
 		msg->kind = OUTPUT_KIND_ALERT;
-		buf_append(&item->text, rec->data, rec->data_len);
+		if (format_record(o->format, rec->data, rec->data_len, rec->received_ms,
+		    true, &item->text) != CD_EOK) {
+			atomic_fetch_add(&o->errors, 1);
+			return;
+		}
 		item->keep = true;
 		return;
 	}
@@ -481,7 +485,7 @@ output_prepare(struct output *o, const struct output_rec *r, struct output_item 
 				return;
 		}
 	}
-	struct format_meta meta = { .received_ms = rec->received_ms };
+	struct format_meta meta = { .received_ms = rec->received_ms, .output = o->name };
 	if (o->rules != NULL && !ev->malformed) {
 		const char *rule = NULL;
 		if (rules_eval(o->rules, ev, &rule) == RULES_DROP)
@@ -593,20 +597,38 @@ output_flush_summaries(struct output *o)
 	struct output_msg *msgs = calloc(o->nsummaries, sizeof(*msgs));
 	if (msgs == NULL)
 		return;
-	const char *p = (const char *)o->summaries.data;
-	for (size_t i = 0; i < o->nsummaries; i++) {
-		msgs[i].kind = OUTPUT_KIND_SUMMARY;
-		msgs[i].data = p;
-		msgs[i].len = strlen(p);
-		msgs[i].host = "";
-		msgs[i].channel = "";
-		msgs[i].provider = "";
-		msgs[i].time_ms = output_now_ms();
-		msgs[i].format = format_name(o->format);
-		p += msgs[i].len + 1;
+	struct buf *texts = calloc(o->nsummaries, sizeof(*texts));
+	if (texts == NULL) {
+		free(msgs);
+		return;
 	}
-	if (o->format != FORMAT_RAW)
-		output_deliver(o, msgs, o->nsummaries);
+	const char *p = (const char *)o->summaries.data;
+	size_t n = 0;
+	for (size_t i = 0; i < o->nsummaries; i++) {
+		size_t plen = strlen(p);
+		buf_init(&texts[n], 0);
+		if (o->format == FORMAT_RAW || format_record(o->format, p, plen,
+		    output_now_ms(), false, &texts[n]) != CD_EOK) {
+			buf_free(&texts[n]);
+			p += plen + 1;
+			continue;
+		}
+		msgs[n].kind = OUTPUT_KIND_SUMMARY;
+		msgs[n].data = (const char *)texts[n].data;
+		msgs[n].len = texts[n].len;
+		msgs[n].host = "";
+		msgs[n].channel = "";
+		msgs[n].provider = "";
+		msgs[n].time_ms = output_now_ms();
+		msgs[n].format = format_name(o->format);
+		p += plen + 1;
+		n++;
+	}
+	if (n > 0)
+		output_deliver(o, msgs, n);
+	for (size_t i = 0; i < n; i++)
+		buf_free(&texts[i]);
+	free(texts);
 	free(msgs);
 	buf_reset(&o->summaries);
 	o->nsummaries = 0;
