@@ -69,6 +69,7 @@ class Rsyslog:
         self.certs = certs
         self.port = free_port() if kind == "relp" else 0
         self.proc = None
+        self.errlog = None
         self.out = os.path.join(self.dir, "out.jsonl")
 
     def conf(self):
@@ -121,13 +122,14 @@ ruleset(name="rx" queue.type="Direct") {{
             if os.path.exists(p):
                 os.unlink(p)
         r = subprocess.run([RSYSLOGD, "-N1", "-f", conf], capture_output=True, text=True)
+        if self.errlog is None:
+            self.errlog = open(os.path.join(self.dir, "stderr.log"), "a")
         if r.returncode != 0:
             raise RuntimeError("rsyslog config invalid: " + r.stdout + r.stderr)
         self.proc = subprocess.Popen(
             [RSYSLOGD, "-n", "-f", conf, "-i", pid],
             stdout=subprocess.DEVNULL,
-            stderr=open(os.path.join(self.dir, "stderr.log"), "a"),
-            preexec_fn=_die_with_parent)
+            stderr=self.errlog, preexec_fn=_die_with_parent)
         deadline = time.time() + 10
         while time.time() < deadline:
             if self.port == 0:
@@ -187,6 +189,8 @@ ruleset(name="rx" queue.type="Direct") {{
 
     def close(self):
         self.kill(signal.SIGTERM)
+        if self.errlog is not None:
+            self.errlog.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
@@ -195,8 +199,15 @@ def seq_of(rec):
     return int(m.group(1)) if m else None
 
 
+def check_sanitizers(stderr):
+    for bad in ("Sanitizer", "runtime error:"):
+        if bad in stderr:
+            raise AssertionError("sanitizer report from syslog_drive:\n" + stderr[-4000:])
+
+
 def drive(args, timeout=180, check=True):
     r = subprocess.run([DRIVE] + args, capture_output=True, text=True, timeout=timeout)
+    check_sanitizers(r.stderr)
     if check and r.returncode != 0:
         raise AssertionError("syslog_drive failed (%d): %s" % (r.returncode, r.stderr[-2000:]))
     return r
@@ -315,6 +326,7 @@ class SyslogOutputTest(unittest.TestCase):
             if p.poll() is None:
                 p.kill()
                 p.wait()
+        check_sanitizers(err)
         self.assertEqual(p.returncode, 0, err[-2000:])
         self.assertIn("confirmed=%d " % total, out)
         rs.wait_count(total)
