@@ -8,7 +8,9 @@ receives as JSON lines. Checked: every message arrives exactly once and in
 order, with the RFC 5424 fields right; TLS refuses a wrong name and an
 unknown CA; RELP loses nothing when rsyslogd is killed (-9) mid-stream and
 restarted, with duplicates bounded by the RELP window; for plain TCP the
-loss on the same kill is measured and printed (not asserted).
+loss on the same kill is measured and printed (not asserted). Last, the
+daemon itself with a syslog (TCP) and a RELP output, fed the Sysmon data
+over WEF: every event arrives in both receivers, byte-exact.
 
 The receiving ruleset runs with a Direct queue, so rsyslogd writes a message
 before it acknowledges it: with its default in-memory main queue, RELP acks
@@ -364,6 +366,52 @@ class SyslogOutputTest(unittest.TestCase):
         # A measurement, not an assertion: plain TCP has no acknowledgement.
         print("TCP kill -9 mid-stream (measurement): %d messages, lost %d, duplicates %d; %s"
               % (total, lost, dups, out), file=sys.stderr)
+
+    def test_daemon_end_to_end(self):
+        sys.path.insert(0, os.path.join(SRC, "tests"))
+        from daemon import Daemon, utf16
+        from test_dns_e2e import all_batches, batch, enumerate_id
+
+        tcp = self.receiver("tcp")
+        relp = self.receiver("relp")
+        conf = os.path.join(tcp.dir, "collectord.xml")
+        with open(conf, "w") as f:
+            f.write("""<?xml version="1.0"?>
+<collectord>
+	<outputs>
+		<output name="rsyslog-tcp" type="syslog">
+			<format>raw</format>
+			<host>127.0.0.1</host>
+			<port>%d</port>
+		</output>
+		<output name="rsyslog-relp" type="relp">
+			<format>raw</format>
+			<host>127.0.0.1</host>
+			<port>%d</port>
+		</output>
+	</outputs>
+</collectord>
+""" % (tcp.port, relp.port))
+        d = Daemon(default_subscriptions=True, extra=["--config", conf]).start()
+        try:
+            batches = all_batches()
+            sent = [l for _, ls in batches for l in ls]
+            ids = {}
+            for n, (host, lines) in enumerate(batches):
+                if host not in ids:
+                    ids[host] = enumerate_id(d, host)
+                _, msg = batch(host, ids[host], lines, n)
+                st, _, body = d.post("/wsman/subscriptions/" + ids[host], utf16(msg))
+                self.assertEqual(st, 200, body)
+            for rs in (tcp, relp):
+                rs.wait_count(len(sent), timeout=60)
+                recs = rs.records()
+                self.assertEqual(sorted(r["msg"] for r in recs), sorted(sent), d.logtext()[-3000:])
+                seqs = [seq_of(r) for r in recs]
+                self.assertEqual(seqs, sorted(seqs))
+        finally:
+            d.stop()
+            d.cleanup()
 
 
 if __name__ == "__main__":
