@@ -1206,7 +1206,8 @@ index_domains_list(struct store_txn *txn, const struct index_filter *f,
 			/* Few enough names: sort them by (first_seen, name),
 			 * the order of the first_seen view, so cursors from
 			 * either path mean the same position. */
-			qsort(cands, ncand, sizeof(*cands), index_cand_cmp);
+			if (ncand > 0)	/* qsort(NULL, 0) is undefined */
+				qsort(cands, ncand, sizeof(*cands), index_cand_cmp);
 			for (i = 0; i < ncand && rc == CD_EOK; i++) {
 				bool stop = false;
 
