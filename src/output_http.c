@@ -31,55 +31,21 @@
 #include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
-#include <inttypes.h>
-#include <jansson.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "buf.h"
 #include "conf.h"
 #include "err.h"
-#include "json.h"
 #include "log.h"
 #include "output.h"
+#include "output_http_int.h"
 #include "output_sinks.h"
-
-#define HTTP_TIMEOUT_DEFAULT	30
-#define HTTP_BATCH_BYTES_DEFAULT (1024 * 1024)
-#define HTTP_BATCH_BYTES_MIN	1024
-#define HTTP_BATCH_BYTES_MAX	(256 * 1024 * 1024)
-/* A _bulk reply is about 200 bytes per item; this is far above any batch. */
-#define HTTP_RESPONSE_MAX	(64 * 1024 * 1024)
-
-enum output_http_mode {
-	OUTPUT_HTTP_HEC,
-	OUTPUT_HTTP_ELASTIC,
-};
-
-struct output_http {
-	char			*name;
-	char			*url;
-	enum output_http_mode	 mode;
-	char			*index;
-	struct curl_slist	*headers;	/* configured and fixed headers */
-	bool			 gzip;
-	char			*ca_file;
-	bool			 insecure;
-	long			 timeout_s;
-	size_t			 batch_bytes;
-	CURL			*curl;		/* kept between sends for keep-alive */
-	struct buf		 body;
-	struct buf		 resp;
-	unsigned char		*zbody;
-	size_t			 zcap;
-	bool			 failing;
-	char			 errbuf[CURL_ERROR_SIZE];
-};
 
 static int	output_http_create(const struct conf_output *, void **, char **);
 static int	output_http_send(void *, const struct output_msg *, size_t, size_t *);
@@ -108,19 +74,22 @@ static void
 output_http_cerr(struct buf *errs, const struct conf_output *co, unsigned line,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
-/* One "line N: output "name": reason" entry (the sink has no file name). */
+/*
+ * One "config:LINE: output "name": reason" entry, as the other sinks write
+ * them (the sink does not know the file's name).
+ */
 static void
 output_http_cerr(struct buf *errs, const struct conf_output *co, unsigned line,
     const char *fmt, ...)
 {
+	char msg[512];
 	va_list ap;
 
-	if (errs->len > 0)
-		buf_puts(errs, "\n");
-	buf_printf(errs, "line %u: output \"%s\": ", line ? line : co->line, co->name);
 	va_start(ap, fmt);
-	buf_vprintf(errs, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	conf_err(errs, "config", line ? line : co->line, "output \"%s\": %s",
+	    co->name, msg);
 }
 
 static bool
@@ -426,11 +395,7 @@ output_http_reopen(void *arg)
 }
 
 /* Log a destination failure once per state change. */
-static void
-output_http_fail(struct output_http *s, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
+void
 output_http_fail(struct output_http *s, const char *fmt, ...)
 {
 	char msg[512];
@@ -486,144 +451,6 @@ output_http_handle(struct output_http *s)
 	return CD_EOK;
 }
 
-/* A JSON string value (escaped by the project's writer). */
-static int
-output_http_jstr(struct buf *b, const char *str)
-{
-	struct jsonw j;
-
-	jsonw_init(&j, b);
-	jsonw_string(&j, str);
-	return jsonw_finish(&j);
-}
-
-/* One HEC envelope (siem-testing.md section 3), newline-terminated. */
-static int
-output_http_hec_one(struct output_http *s, const struct output_msg *m, struct buf *b)
-{
-	bool raw = m->kind == OUTPUT_KIND_EVENT && strcmp(m->format, "raw") == 0;
-	int rc = CD_EOK;
-
-	buf_puts(b, "{");
-	if (m->time_ms > 0)
-		buf_printf(b, "\"time\":%" PRId64 ".%03d,", m->time_ms / 1000,
-		    (int)(m->time_ms % 1000));
-	if (m->host != NULL && m->host[0] != '\0') {
-		buf_puts(b, "\"host\":");
-		rc = rc ? rc : output_http_jstr(b, m->host);
-		buf_puts(b, ",");
-	}
-	buf_puts(b, "\"source\":");
-	if (raw) {
-		buf_puts(b, "\"XmlWinEventLog:");
-		size_t before = b->len;
-		rc = rc ? rc : output_http_jstr(b, m->channel ? m->channel : "");
-		/* Splice the escaped channel into the "XmlWinEventLog:" string. */
-		if (rc == CD_EOK && b->len >= before + 2) {
-			memmove(b->data + before, b->data + before + 1, b->len - before - 1);
-			b->len--;
-			b->data[b->len] = '\0';
-		}
-		buf_puts(b, ",\"sourcetype\":\"XmlWinEventLog\",");
-	} else {
-		const char *src = m->kind == OUTPUT_KIND_SUMMARY ? "collectord:summary" :
-		    m->kind == OUTPUT_KIND_ALERT ? "collectord:alert" : "collectord";
-		buf_printf(b, "\"%s\",\"sourcetype\":\"_json\",", src);
-	}
-	if (s->index != NULL) {
-		buf_puts(b, "\"index\":");
-		rc = rc ? rc : output_http_jstr(b, s->index);
-		buf_puts(b, ",");
-	}
-	buf_puts(b, "\"event\":");
-	if (raw) {
-		struct jsonw j;
-		jsonw_init(&j, b);
-		jsonw_string_n(&j, m->data, m->len);
-		rc = rc ? rc : jsonw_finish(&j);
-	} else {
-		buf_append(b, m->data, m->len);	/* already a JSON object */
-	}
-	return rc ? rc : buf_puts(b, "}\n");
-}
-
-static int
-output_http_bulk_one(struct output_http *s, const struct output_msg *m, struct buf *b)
-{
-	int rc = CD_EOK;
-
-	if (s->index != NULL) {
-		buf_puts(b, "{\"create\":{\"_index\":");
-		rc = output_http_jstr(b, s->index);
-		buf_puts(b, "}}\n");
-	} else {
-		buf_puts(b, "{\"create\":{}}\n");
-	}
-	buf_append(b, m->data, m->len);
-	return rc ? rc : buf_puts(b, "\n");
-}
-
-/*
- * Build the body from msgs[0..n): as many as fit in batch_bytes, at least
- * one. *count gets how many went in.
- */
-static int
-output_http_build(struct output_http *s, const struct output_msg *msgs, size_t n,
-    size_t *count)
-{
-	size_t k;
-	int rc = CD_EOK;
-
-	buf_reset(&s->body);
-	for (k = 0; k < n; k++) {
-		size_t before = s->body.len;
-		rc = s->mode == OUTPUT_HTTP_HEC ?
-		    output_http_hec_one(s, &msgs[k], &s->body) :
-		    output_http_bulk_one(s, &msgs[k], &s->body);
-		if (rc != CD_EOK)
-			return rc;
-		if (k > 0 && s->body.len > s->batch_bytes) {
-			s->body.len = before;
-			s->body.data[before] = '\0';
-			break;
-		}
-	}
-	*count = k;
-	return CD_EOK;
-}
-
-static int
-output_http_gzip(struct output_http *s, const void **out, size_t *outlen)
-{
-	z_stream zs;
-	int zrc;
-
-	memset(&zs, 0, sizeof(zs));
-	/* windowBits 15 + 16: a gzip wrapper (RFC 1952), as Content-Encoding gzip wants. */
-	if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
-	    Z_DEFAULT_STRATEGY) != Z_OK)
-		return -ENOMEM;
-	size_t bound = deflateBound(&zs, s->body.len);
-	if (bound > s->zcap) {
-		unsigned char *p = realloc(s->zbody, bound);
-		if (p == NULL) {
-			deflateEnd(&zs);
-			return -ENOMEM;
-		}
-		s->zbody = p;
-		s->zcap = bound;
-	}
-	zs.next_in = s->body.data;
-	zs.avail_in = (uInt)s->body.len;
-	zs.next_out = s->zbody;
-	zs.avail_out = (uInt)s->zcap;
-	zrc = deflate(&zs, Z_FINISH);
-	*out = s->zbody;
-	*outlen = zs.total_out;
-	deflateEnd(&zs);
-	return zrc == Z_STREAM_END ? CD_EOK : -ENOMEM;
-}
-
 /* POST the body; *status gets the HTTP status (0 on a transport failure). */
 static int
 output_http_post(struct output_http *s, long *status)
@@ -636,7 +463,7 @@ output_http_post(struct output_http *s, long *status)
 	*status = 0;
 	if ((rc = output_http_handle(s)) != CD_EOK)
 		return rc;
-	if (s->gzip && (rc = output_http_gzip(s, &data, &len)) != CD_EOK)
+	if (s->gzip && (rc = output_http_body_gzip(s, &data, &len)) != CD_EOK)
 		return rc;
 	buf_reset(&s->resp);
 	s->errbuf[0] = '\0';
@@ -651,105 +478,6 @@ output_http_post(struct output_http *s, long *status)
 	return CD_EOK;
 }
 
-static void
-output_http_reject(struct output_http *s, const struct output_msg *m, long status,
-    const char *why)
-{
-	log_err("output", "output=%s rejected permanently (HTTP %ld: %s): "
-	    "seq %" PRIu64 " skipped", s->name, status, why, m->seq);
-}
-
-/*
- * Read a HEC error reply. Returns true with *bad set when the reply names
- * an invalid event (a data error: the record itself is at fault).
- */
-static bool
-output_http_hec_bad_event(struct output_http *s, long status, size_t *bad,
-    char *why, size_t whylen)
-{
-	json_t *root, *v;
-	bool found = false;
-
-	snprintf(why, whylen, "%.200s", s->resp.data ? (char *)s->resp.data : "");
-	if (status != 400 || s->resp.data == NULL)
-		return false;
-	root = json_loadb((const char *)s->resp.data, s->resp.len, 0, NULL);
-	if (root == NULL)
-		return false;
-	v = json_object_get(root, "invalid-event-number");
-	if (json_is_integer(v) && json_integer_value(v) >= 0) {
-		*bad = (size_t)json_integer_value(v);
-		found = true;
-	}
-	json_decref(root);
-	return found;
-}
-
-/*
- * Read a _bulk reply for k documents. *ok gets the leading run of items
- * that are done (created, already there, or rejected for good: those are
- * logged and *rejected is set). CD_EPARSE when the reply is not a bulk
- * reply.
- */
-static int
-output_http_bulk_items(struct output_http *s, const struct output_msg *msgs, size_t k,
-    size_t *ok, bool *rejected)
-{
-	json_t *root, *items;
-	int rc = CD_EPARSE;
-
-	*ok = 0;
-	root = json_loadb((const char *)s->resp.data, s->resp.len, 0, NULL);
-	if (root == NULL)
-		return CD_EPARSE;
-	if (json_is_false(json_object_get(root, "errors"))) {
-		*ok = k;
-		rc = CD_EOK;
-		goto out;
-	}
-	items = json_object_get(root, "items");
-	if (!json_is_array(items) || json_array_size(items) != k)
-		goto out;
-	for (size_t i = 0; i < k; i++) {
-		json_t *it = json_array_get(items, i);
-		const char *key;
-		json_t *res = NULL;
-		json_int_t st;
-
-		if (!json_is_object(it) || json_object_size(it) != 1)
-			goto out;
-		json_object_foreach(it, key, res)
-			break;
-		if (!json_is_integer(json_object_get(res, "status")))
-			goto out;
-		st = json_integer_value(json_object_get(res, "status"));
-		/* 409 on create: the document is already there (an earlier try). */
-		if ((st >= 200 && st < 300) || st == 409) {
-			(*ok)++;
-			continue;
-		}
-		if (st == 400) {
-			json_t *e = json_object_get(res, "error");
-			const char *type = json_string_value(json_object_get(e, "type"));
-			const char *reason = json_string_value(json_object_get(e, "reason"));
-			char why[300];
-			snprintf(why, sizeof(why), "%s: %.200s", type ? type : "error",
-			    reason ? reason : "");
-			output_http_reject(s, &msgs[i], (long)st, why);
-			*rejected = true;
-			(*ok)++;
-			continue;
-		}
-		output_http_fail(s, "bulk item %zu (seq %" PRIu64 ") failed with status %"
-		    JSON_INTEGER_FORMAT, i, msgs[i].seq, st);
-		break;
-	}
-	rc = CD_EOK;
-out:
-	json_decref(root);
-	return rc;
-}
-
 static int
 output_http_send(void *arg, const struct output_msg *msgs, size_t n, size_t *delivered)
 {
@@ -762,7 +490,7 @@ output_http_send(void *arg, const struct output_msg *msgs, size_t n, size_t *del
 		size_t k, ok = 0;
 		long status;
 
-		rc = output_http_build(s, msgs + done, limit < n - done ? limit : n - done, &k);
+		rc = output_http_body_build(s, msgs + done, limit < n - done ? limit : n - done, &k);
 		if (rc != CD_EOK)
 			break;
 		limit = n;
@@ -772,14 +500,14 @@ output_http_send(void *arg, const struct output_msg *msgs, size_t n, size_t *del
 			char why[256];
 			size_t bad;
 			if (s->mode == OUTPUT_HTTP_HEC &&
-			    output_http_hec_bad_event(s, status, &bad, why, sizeof(why)) &&
+			    output_http_body_hec_bad_event(s, status, &bad, why, sizeof(why)) &&
 			    bad < k) {
 				if (bad > 0) {
 					/* Send the good ones before it again, alone. */
 					limit = bad;
 					continue;
 				}
-				output_http_reject(s, &msgs[done], status, why);
+				output_http_body_reject(s, &msgs[done], status, why);
 				rejected = true;
 				done++;
 				continue;
@@ -789,7 +517,7 @@ output_http_send(void *arg, const struct output_msg *msgs, size_t n, size_t *del
 			break;
 		}
 		if (s->mode == OUTPUT_HTTP_ELASTIC) {
-			if (output_http_bulk_items(s, msgs + done, k, &ok, &rejected) != CD_EOK) {
+			if (output_http_body_bulk_items(s, msgs + done, k, &ok, &rejected) != CD_EOK) {
 				output_http_fail(s, "HTTP %ld with a reply that is not a bulk "
 				    "reply", status);
 				rc = CD_EPARSE;

@@ -19,6 +19,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -73,19 +74,22 @@ static void
 output_kafka_cerr(struct buf *errs, const struct conf_output *co, unsigned line,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
-/* One "line N: output "name": reason" entry (the sink has no file name). */
+/*
+ * One "config:LINE: output "name": reason" entry, as the other sinks write
+ * them (the sink does not know the file's name).
+ */
 static void
 output_kafka_cerr(struct buf *errs, const struct conf_output *co, unsigned line,
     const char *fmt, ...)
 {
+	char msg[512];
 	va_list ap;
 
-	if (errs->len > 0)
-		buf_puts(errs, "\n");
-	buf_printf(errs, "line %u: output \"%s\": ", line ? line : co->line, co->name);
 	va_start(ap, fmt);
-	buf_vprintf(errs, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	conf_err(errs, "config", line ? line : co->line, "output \"%s\": %s",
+	    co->name, msg);
 }
 
 /* Called from rd_kafka_poll(), so on the output's thread. */

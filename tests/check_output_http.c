@@ -516,11 +516,11 @@ START_TEST(test_config_errors)
 	free(e);
 	const char *mode[] = { "url", "http://h/", "mode", "splunk", NULL };
 	e = sink_bad(mode);
-	ck_assert_ptr_nonnull(strstr(e, "line 11: output \"bad\": mode must be hec or elastic"));
+	ck_assert_ptr_nonnull(strstr(e, "config:11: output \"bad\": mode must be hec or elastic"));
 	free(e);
 	const char *unknown[] = { "url", "http://h/", "token", "x", "colour", "red", NULL };
 	e = sink_bad(unknown);
-	ck_assert_ptr_nonnull(strstr(e, "line 12: output \"bad\": unknown setting \"colour\""));
+	ck_assert_ptr_nonnull(strstr(e, "config:12: output \"bad\": unknown setting \"colour\""));
 	free(e);
 	const char *raw[] = { "url", "http://h/", "mode", "elastic", "format", "raw", NULL };
 	e = sink_bad(raw);
@@ -538,11 +538,11 @@ START_TEST(test_config_errors)
 	    "timeout", "0", "gzip", "maybe", "batch_bytes", "10",
 	    "ca_file", "/nonexistent/ca.pem", NULL };
 	e = sink_bad(misc);
-	ck_assert_ptr_nonnull(strstr(e, "line 12: output \"bad\": header must be"));
-	ck_assert_ptr_nonnull(strstr(e, "line 13: output \"bad\": timeout must be"));
-	ck_assert_ptr_nonnull(strstr(e, "line 14: output \"bad\": gzip must be"));
-	ck_assert_ptr_nonnull(strstr(e, "line 15: output \"bad\": batch_bytes must be"));
-	ck_assert_ptr_nonnull(strstr(e, "line 16: output \"bad\": ca_file"));
+	ck_assert_ptr_nonnull(strstr(e, "config:12: output \"bad\": header must be"));
+	ck_assert_ptr_nonnull(strstr(e, "config:13: output \"bad\": timeout must be"));
+	ck_assert_ptr_nonnull(strstr(e, "config:14: output \"bad\": gzip must be"));
+	ck_assert_ptr_nonnull(strstr(e, "config:15: output \"bad\": batch_bytes must be"));
+	ck_assert_ptr_nonnull(strstr(e, "config:16: output \"bad\": ca_file"));
 	free(e);
 
 	const char *good[] = { "url", "https://splunk.example:8088", "token", "x",

@@ -312,8 +312,8 @@ START_TEST(test_config_errors)
 	const char *missing[] = { "key", "ip", "colour", "red", NULL };
 	ck_assert_int_eq(sink_create(missing, &sink, &err), CD_ECONFIG);
 	ck_assert_ptr_null(sink);
-	ck_assert_ptr_nonnull(strstr(err, "line 10: output \"kafka\": key must be host or none"));
-	ck_assert_ptr_nonnull(strstr(err, "line 11: output \"kafka\": unknown setting \"colour\""));
+	ck_assert_ptr_nonnull(strstr(err, "config:10: output \"kafka\": key must be host or none"));
+	ck_assert_ptr_nonnull(strstr(err, "config:11: output \"kafka\": unknown setting \"colour\""));
 	ck_assert_ptr_nonnull(strstr(err, "topic is required"));
 	ck_assert_ptr_nonnull(strstr(err, "brokers is required"));
 	free(err);
@@ -322,11 +322,11 @@ START_TEST(test_config_errors)
 	    "property", "acks=1", "property", "no.such.property=1",
 	    "property", "novalue", "compression", "rar", "timeout", "0", NULL };
 	ck_assert_int_eq(sink_create(props, &sink, &err), CD_ECONFIG);
-	ck_assert_ptr_nonnull(strstr(err, "line 12: output \"kafka\": kafka property acks is fixed"));
-	ck_assert_ptr_nonnull(strstr(err, "line 13: output \"kafka\": kafka property no.such.property"));
-	ck_assert_ptr_nonnull(strstr(err, "line 14: output \"kafka\": property must be name=value"));
-	ck_assert_ptr_nonnull(strstr(err, "line 15: output \"kafka\": kafka property compression.codec"));
-	ck_assert_ptr_nonnull(strstr(err, "line 16: output \"kafka\": timeout must be"));
+	ck_assert_ptr_nonnull(strstr(err, "config:12: output \"kafka\": kafka property acks is fixed"));
+	ck_assert_ptr_nonnull(strstr(err, "config:13: output \"kafka\": kafka property no.such.property"));
+	ck_assert_ptr_nonnull(strstr(err, "config:14: output \"kafka\": property must be name=value"));
+	ck_assert_ptr_nonnull(strstr(err, "config:15: output \"kafka\": kafka property compression.codec"));
+	ck_assert_ptr_nonnull(strstr(err, "config:16: output \"kafka\": timeout must be"));
 	free(err);
 
 	/* create() must not connect: a closed port is fine here. */
