@@ -42,7 +42,8 @@ output_http_body_jstr(struct buf *b, const char *str)
 static int
 output_http_body_hec_one(struct output_http *s, const struct output_msg *m, struct buf *b)
 {
-	bool raw = m->kind == OUTPUT_KIND_EVENT && strcmp(m->format, "raw") == 0;
+	bool raw = m->kind == OUTPUT_KIND_EVENT && m->format != NULL &&
+	    strcmp(m->format, "raw") == 0;
 	int rc = CD_EOK;
 
 	buf_puts(b, "{");

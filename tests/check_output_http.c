@@ -43,7 +43,7 @@ struct corpus {
 };
 
 static void
-fake_start(struct fake *f)
+fake_start_tls(struct fake *f, const char *cert, const char *key)
 {
 	const char *top = getenv("top_srcdir");
 	char script[4096], line[32];
@@ -57,7 +57,11 @@ fake_start(struct fake *f)
 		dup2(p[1], 1);
 		close(p[0]);
 		close(p[1]);
-		execlp("python3", "python3", script, "--token", TOKEN, (char *)NULL);
+		if (cert != NULL)
+			execlp("python3", "python3", script, "--token", TOKEN, "--tls",
+			    cert, key, (char *)NULL);
+		else
+			execlp("python3", "python3", script, "--token", TOKEN, (char *)NULL);
 		_exit(127);
 	}
 	close(p[1]);
@@ -66,6 +70,12 @@ fake_start(struct fake *f)
 	fclose(fp);
 	f->port = atoi(line);
 	ck_assert_int_gt(f->port, 0);
+}
+
+static void
+fake_start(struct fake *f)
+{
+	fake_start_tls(f, NULL, NULL);
 }
 
 static void
@@ -84,7 +94,7 @@ fake_write_cb(char *p, size_t size, size_t nmemb, void *arg)
 
 /* GET or POST one /_fake/ endpoint; returns the parsed reply. */
 static json_t *
-fake_call(struct fake *f, const char *path, const char *post)
+fake_call_ca(struct fake *f, const char *path, const char *post, const char *ca)
 {
 	CURL *c = curl_easy_init();
 	char url[256];
@@ -92,8 +102,11 @@ fake_call(struct fake *f, const char *path, const char *post)
 	long status = 0;
 
 	buf_init(&b, 0);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", f->port, path);
+	snprintf(url, sizeof(url), "%s://127.0.0.1:%d%s", ca ? "https" : "http",
+	    f->port, path);
 	curl_easy_setopt(c, CURLOPT_URL, url);
+	if (ca != NULL)
+		curl_easy_setopt(c, CURLOPT_CAINFO, ca);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, fake_write_cb);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
 	if (post != NULL)
@@ -106,6 +119,18 @@ fake_call(struct fake *f, const char *path, const char *post)
 	ck_assert_ptr_nonnull(j);
 	buf_free(&b);
 	return j;
+}
+
+static json_t *
+fake_call(struct fake *f, const char *path, const char *post)
+{
+	return fake_call_ca(f, path, post, NULL);
+}
+
+static json_t *
+fake_call_tls(struct fake *f, const char *path, const char *ca)
+{
+	return fake_call_ca(f, path, NULL, ca);
 }
 
 static void
@@ -506,6 +531,55 @@ START_TEST(test_bulk)
 }
 END_TEST
 
+/* HTTPS: the server certificate is verified (against ca_file), or not
+ * at all with insecure. */
+START_TEST(test_https)
+{
+	struct fake f;
+	struct corpus c;
+	char cmd[2048], url[64], cert[512], key[512];
+	char *dir = harness_mkdtemp();
+	size_t got;
+
+	snprintf(cert, sizeof(cert), "%s/cert.pem", dir);
+	snprintf(key, sizeof(key), "%s/key.pem", dir);
+	snprintf(cmd, sizeof(cmd), "openssl req -x509 -newkey ec -pkeyopt "
+	    "ec_paramgen_curve:P-256 -nodes -keyout %s -out %s -days 2 "
+	    "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>/dev/null",
+	    key, cert);
+	ck_assert_int_eq(system(cmd), 0);
+	fake_start_tls(&f, cert, key);
+	corpus_load(&c, 10);
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d", f.port);
+
+	const char *trusted[] = { "url", url, "token", TOKEN, "ca_file", cert, NULL };
+	void *sink = sink_new("splunk", trusted);
+	ck_assert_int_eq(output_http_ops.send(sink, c.msgs, c.n, &got), CD_EOK);
+	ck_assert_uint_eq(got, c.n);
+	output_http_ops.destroy(sink);
+
+	const char *untrusted[] = { "url", url, "token", TOKEN, NULL };
+	sink = sink_new("splunk", untrusted);
+	ck_assert_int_eq(output_http_ops.send(sink, c.msgs, c.n, &got), -EIO);
+	ck_assert_uint_eq(got, 0);
+	output_http_ops.destroy(sink);
+
+	const char *insecure[] = { "url", url, "token", TOKEN, "insecure", "true", NULL };
+	sink = sink_new("splunk", insecure);
+	ck_assert_int_eq(output_http_ops.send(sink, c.msgs, c.n, &got), CD_EOK);
+	output_http_ops.destroy(sink);
+
+	json_t *st = fake_call_tls(&f, "/_fake/state", cert);
+	ck_assert_uint_eq(state_count(st, "hec"), 2 * c.n);
+	ck_assert_uint_eq(state_count(st, "errors"), 0);
+	json_decref(st);
+	corpus_free(&c);
+	fake_stop(&f);
+	harness_rmdir_rf(dir);
+	free(dir);
+}
+END_TEST
+
 START_TEST(test_config_errors)
 {
 	char *e;
@@ -568,6 +642,7 @@ main(void)
 	tcase_add_test(tc, test_hec_bad_token);
 	tcase_add_test(tc, test_hec_poison);
 	tcase_add_test(tc, test_bulk);
+	tcase_add_test(tc, test_https);
 	tcase_add_test(tc, test_config_errors);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);

@@ -23,7 +23,7 @@ string, with source XmlWinEventLog:<the XML's Channel>. A bulk document
 with "poison": true is rejected as a mapping error (status 400), as
 Elasticsearch rejects a document its mapping cannot take.
 
-Usage: fake_siem.py [--token TOKEN]; prints the port on stdout, serves
+Usage: fake_siem.py [--token TOKEN] [--tls CERT KEY]; prints the port on stdout, serves
 until killed.
 """
 import argparse
@@ -31,6 +31,7 @@ import gzip
 import json
 import re
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -256,6 +257,19 @@ class Handler(BaseHTTPRequestHandler):
 
 class Server(ThreadingHTTPServer):
     daemon_threads = True
+    ssl_ctx = None
+
+    def finish_request(self, request, client_address):
+        # TLS per connection, in its own thread: a client that never
+        # handshakes blocks only itself (siem-testing.md section 3).
+        if self.ssl_ctx is not None:
+            request.settimeout(5)
+            try:
+                request = self.ssl_ctx.wrap_socket(request, server_side=True)
+            except (OSError, ssl.SSLError):
+                return
+            request.settimeout(None)
+        self.RequestHandlerClass(request, client_address, self)
 
     def handle_error(self, request, client_address):
         pass  # injected connection drops end in broken pipes; not news
@@ -265,9 +279,14 @@ def main():
     global TOKEN
     ap = argparse.ArgumentParser()
     ap.add_argument("--token", default=TOKEN)
+    ap.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"),
+                    help="serve HTTPS with this certificate and key")
     args = ap.parse_args()
     TOKEN = args.token
     srv = Server(("127.0.0.1", 0), Handler)
+    if args.tls:
+        srv.ssl_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        srv.ssl_ctx.load_cert_chain(args.tls[0], args.tls[1])
     print(srv.server_address[1], flush=True)
     srv.serve_forever()
 
