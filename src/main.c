@@ -363,18 +363,17 @@ main(int argc, char **argv)
 		.map_max = conf->store.map_max_bytes,
 		.nosync = conf->store.nosync,
 	};
-	/* The data directory goes to the unprivileged user before the store
-	 * creates its files in it. */
-	struct priv_user pu;
-	int rc = priv_prepare(conf->user, conf->data_dir, &pu);
-	if (rc != CD_EOK)
-		goto out;
-	rc = store_open(&st, &so);
+	struct priv_user pu = { .set = false };
+	int rc = store_open(&st, &so);
 	if (rc != CD_EOK) {
 		log_err("main", "cannot open the store in %s: %s", conf->data_dir,
 		    cd_strerror(rc));
 		goto out;
 	}
+	/* The data directory and the files the store just created go to the
+	 * unprivileged user, so they stay writable after the drop. */
+	if ((rc = priv_prepare(conf->user, conf->data_dir, &pu)) != CD_EOK)
+		goto out;
 	if (conf->auth == CONF_AUTH_KERBEROS && (rc = auth_gss_init(conf->keytab)) != CD_EOK) {
 		log_err("main", "Kerberos: cannot use keytab %s: %s",
 		    conf->keytab ? conf->keytab : "(default)", cd_strerror(rc));

@@ -31,8 +31,8 @@ int priv_check(const char *user, bool allow_root);
  * As root with a user configured: look the user up (CD_ECONFIG when
  * unknown), create data_dir if missing and give it, and every entry
  * directly in it, to the user so the store stays writable after the drop.
- * Otherwise fills out->set = false and does nothing. Call before the store
- * is opened.
+ * Otherwise fills out->set = false and does nothing. Call once the store
+ * has created its files.
  */
 int priv_prepare(const char *user, const char *data_dir, struct priv_user *out);
 
