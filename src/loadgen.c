@@ -76,6 +76,17 @@ enum { OPT_HOSTS = 256, OPT_BATCH, OPT_RATE, OPT_DURATION, OPT_THREADS,
     OPT_KRB, OPT_SPN, OPT_RAMP, OPT_RETRIES, OPT_TIMEOUT, OPT_DATA,
     OPT_SEED, OPT_API, OPT_API_RATE, OPT_PARSE, OPT_MIX, OPT_CAREFUL, OPT_HELP };
 
+/* CPU seconds (user + system) this process used so far. */
+static double
+cpu_secs(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	    (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
 static int
 cmp_double(const void *a, const void *b)
 {
@@ -325,6 +336,7 @@ parse_only(const struct lg_opts *o, struct lg_mix *m)
 		goto out;
 	if ((rc = parse_build(o, m, bodies, n)) != CD_EOK)
 		goto out;
+	double cpu0 = cpu_secs();
 	for (unsigned i = 0; i < o->threads; i++) {
 		pr[i] = (struct parse_run){ .o = o, .bodies = bodies, .nbodies = n };
 		pthread_create(&pr[i].tid, NULL, parse_main, &pr[i]);
@@ -337,10 +349,12 @@ parse_only(const struct lg_opts *o, struct lg_mix *m)
 		if (pr[i].rc != CD_EOK)
 			rc = pr[i].rc;
 	}
+	double cpu = cpu_secs() - cpu0;
 	printf("mode=parse-only threads=%u batch=%u events=%llu seconds=%.2f "
-	    "events_per_s=%.0f rc=%s\n", o->threads, o->batch,
-	    (unsigned long long)events, secs, secs > 0 ? (double)events / secs : 0,
-	    cd_strerror(rc));
+	    "events_per_s=%.0f cpu_s=%.2f events_per_cpu_s=%.0f rc=%s\n",
+	    o->threads, o->batch, (unsigned long long)events, secs,
+	    secs > 0 ? (double)events / secs : 0, cpu,
+	    cpu > 0 ? (double)events / cpu : 0, cd_strerror(rc));
 out:
 	for (size_t i = 0; bodies != NULL && i < n; i++)
 		buf_free(&bodies[i]);
@@ -438,7 +452,7 @@ run_load(const struct lg_opts *o, struct lg_mix *m)
 		    pct(api.r.lat, api.r.nlat, 0.99));
 		free(api.r.lat);
 	}
-	printf("\n");
+	printf(" loadgen_cpu_s=%.2f\n", cpu_secs());
 	free(tot.lat);
 	free(cr);
 	return rc != CD_EOK ? rc : tot.errors ? CD_EBUSY : CD_EOK;

@@ -397,11 +397,23 @@ lg_choose_sub(struct lg_host *h)
 	for (size_t i = 0; i < h->nsubs; i++)
 		if (replay_sub_wants(&h->subs[i], SYSMON_CHANNEL)) {
 			h->sub = &h->subs[i];
+			free(h->notify_to);
 			if ((h->notify_to = strdup(h->sub->notify_to)) == NULL)
 				return -ENOMEM;
 			/* Windows writes "http://" in a:To whatever the case. */
 			memcpy(h->notify_to, "http", 4);
+			/* Resume after the bookmark the collector handed out,
+			 * as Windows does: a second run against the same store
+			 * sends new records, not re-deliveries. */
 			replay_bookmark_free(&h->bm);
+			const struct replay_mark *mk = replay_bookmark_find(
+			    &h->sub->bookmark, SYSMON_CHANNEL);
+			if (mk != NULL && mk->record_id > h->mix.record_id)
+				h->mix.record_id = mk->record_id;
+			int rc = replay_bookmark_copy(&h->bm, &h->sub->bookmark);
+			if (rc != CD_EOK)
+				return rc;
+			replay_url_free(&h->notify);
 			return replay_url_parse(h->sub->notify_to, &h->notify);
 		}
 	return CD_ENOTFOUND;
