@@ -517,6 +517,7 @@ output_prepare(struct output *o, const struct output_rec *r, struct output_item 
 	msg->channel = ev->channel ? ev->channel : "";
 	msg->provider = ev->provider ? ev->provider : "";
 	msg->event_id = ev->event_id;
+	msg->level = ev->level;
 	item->keep = true;
 }
 

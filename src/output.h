@@ -56,6 +56,7 @@ struct output_msg {
 	const char	*channel;	/**< event channel, "" for non-events */
 	const char	*provider;	/**< event provider, "" for non-events */
 	uint32_t	 event_id;	/**< 0 for non-events */
+	uint32_t	 level;		/**< event Level (1 critical .. 5 verbose, 0 none) */
 	const char	*format;	/**< "raw", "json" or "ecs" */
 };
 

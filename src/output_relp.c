@@ -347,7 +347,7 @@ output_relp_send(void *sink, const struct output_msg *msgs, size_t n,
 		buf_reset(&r->msg);
 		/* output_msg carries no event Level yet: events go out as info. */
 		rc = syslog_fmt_message(&r->msg, m, r->facility,
-		    syslog_fmt_severity(m->kind, 0), r->max_message, &cut);
+		    syslog_fmt_severity(m->kind, m->level), r->max_message, &cut);
 		if (rc != CD_EOK)
 			break;
 		if (cut)

@@ -566,7 +566,7 @@ output_syslog_send(void *sink, const struct output_msg *msgs, size_t n,
 		buf_reset(&s->msg);
 		/* output_msg carries no event Level yet: events go out as info. */
 		rc = syslog_fmt_message(&s->msg, m, s->facility,
-		    syslog_fmt_severity(m->kind, 0), s->max_message, &cut);
+		    syslog_fmt_severity(m->kind, m->level), s->max_message, &cut);
 		if (rc != CD_EOK)
 			goto fail;
 		if (cut)
