@@ -51,6 +51,7 @@ static const struct conf_item {
 	{ "limits/max-decompressed-bytes", CONF_T_U64, offsetof(struct cd_conf, limits.max_decompressed_bytes) },
 	{ "limits/max-events-per-batch", CONF_T_U32, offsetof(struct cd_conf, limits.max_events_per_batch) },
 	{ "limits/max-xml-depth", CONF_T_U32, offsetof(struct cd_conf, limits.max_xml_depth) },
+	{ "limits/max-xml-nodes", CONF_T_U32, offsetof(struct cd_conf, limits.max_xml_nodes) },
 	{ "limits/max-connections", CONF_T_U32, offsetof(struct cd_conf, limits.max_connections) },
 	{ "limits/max-connections-per-ip", CONF_T_U32, offsetof(struct cd_conf, limits.max_connections_per_ip) },
 	{ "limits/connection-timeout", CONF_T_U32, offsetof(struct cd_conf, limits.connection_timeout_s) },
@@ -225,6 +226,9 @@ conf_defaults(struct cd_conf **out)
 	c->limits.max_decompressed_bytes = 16u * 1024 * 1024;
 	c->limits.max_events_per_batch = 10000;
 	c->limits.max_xml_depth = 64;
+	/* soap.h's SOAP_DEFAULT_MAX_NODES: a 16 MiB envelope of real events
+	 * holds well under a million nodes. */
+	c->limits.max_xml_nodes = 4000000;
 	c->limits.max_connections = 10000;
 	c->limits.max_connections_per_ip = 64;
 	c->limits.connection_timeout_s = 300;

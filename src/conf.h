@@ -51,6 +51,7 @@ struct conf_limits {
 	uint64_t max_decompressed_bytes; /**< after SLDC/UTF-16 decoding (default 16 MiB) */
 	uint32_t max_events_per_batch;	/**< events in one Events POST (default 10000) */
 	uint32_t max_xml_depth;		/**< nesting depth of untrusted XML (default 64) */
+	uint32_t max_xml_nodes;		/**< XML nodes in one envelope (default 4000000) */
 	uint32_t max_connections;	/**< open connections in total (default 10000) */
 	uint32_t max_connections_per_ip; /**< per client address (default 64) */
 	uint32_t connection_timeout_s;	/**< idle connection timeout (default 300) */

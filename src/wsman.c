@@ -643,7 +643,7 @@ wsman_handle(struct wsman *w, const struct wsman_request *req,
 	struct soap_limits lim = {
 		.max_events = conf->limits.max_events_per_batch,
 		.max_depth = conf->limits.max_xml_depth,
-		.max_nodes = SOAP_DEFAULT_MAX_NODES,
+		.max_nodes = conf->limits.max_xml_nodes,
 	};
 	rc = soap_parse((const char *)utf8.data, utf8.len, &lim, &msg);
 	if (rc != CD_EOK) {

@@ -43,6 +43,7 @@ LIMITS_CONF = """<?xml version="1.0"?>
 	<limits>
 		<max-body-bytes>65536</max-body-bytes>
 		<max-events-per-batch>5</max-events-per-batch>
+		<max-xml-nodes>2000</max-xml-nodes>
 		<max-connections-per-ip>4</max-connections-per-ip>
 		<connection-timeout>2</connection-timeout>
 		<max-header-bytes>16384</max-header-bytes>
@@ -271,6 +272,11 @@ def test_xml_hygiene():
         deep = "<x>" * 5000 + "</x>" * 5000
         st, _, _ = d.post("/wsman/SubscriptionManager/WEC", utf16(base % ("2", deep)))
         assert st in (400, 413), st
+        # Flat but wide, past max-xml-nodes (2000 here): 413; under it: parsed.
+        st, _, _ = d.post("/wsman/SubscriptionManager/WEC", utf16(base % ("3", "<x/>" * 3000)))
+        assert st == 413, st
+        st, _, _ = d.post("/wsman/SubscriptionManager/WEC", utf16(base % ("4", "<x/>" * 100)))
+        assert st == 200, st
         still_serving(d)
     finally:
         d.stop()
