@@ -119,5 +119,41 @@ def test_archive_and_siem():
         d.cleanup()
 
 
+def test_sysmon_rules_output():
+    """An output with SwiftOnSecurity's Sysmon config forwards exactly what
+    Sysmon's engine would keep (tests/data/sysmon-configs/README.md), while
+    the DNS index still answers for every domain."""
+    out = tempfile.mkdtemp(prefix="cd-out-")
+    conf = os.path.join(out, "collectord.xml")
+    rules = os.path.join(DATA, "sysmon-configs", "swiftonsecurity-sysmonconfig-export.xml")
+    with open(conf, "w") as f:
+        f.write("""<collectord><outputs><output name="siem" type="file">
+<path>{dir}/siem.json</path><format>json</format><rules>{rules}</rules>
+</output></outputs></collectord>""".format(dir=out, rules=rules))
+    d = Daemon(default_subscriptions=True, extra=["--config", conf]).start()
+    try:
+        send_all(d, all_batches())
+        siem = os.path.join(out, "siem.json")
+
+        def per_eid():
+            counts = {}
+            for l in lines(siem):
+                r = json.loads(l)
+                if r["type"] == "event":
+                    counts[r["event_id"]] = counts.get(r["event_id"], 0) + 1
+            return counts
+        wait_for(lambda: sum(per_eid().values()) >= 641, "the output")
+        time.sleep(1)   # anything beyond the expected would show now
+        assert per_eid() == {1: 463, 3: 50, 22: 128}, per_eid()
+        with open(os.path.join(DATA, "sysmon", "expected_dns.json"), encoding="utf-8") as f:
+            names = json.load(f)["names"]
+        for name in names:
+            st, _ = d.api("/api/v1/domains/" + name)
+            assert st == 200, name
+    finally:
+        d.stop()
+        d.cleanup()
+
+
 if __name__ == "__main__":
-    run([test_archive_and_siem])
+    run([test_archive_and_siem, test_sysmon_rules_output])
