@@ -559,6 +559,60 @@ def test_event_clock_jumps():
         d.cleanup()
 
 
+FAKETIME_LIB = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"
+
+
+def test_wall_clock_jumps():
+    """The collector's own wall clock steps back a month, forward a year and
+    back (libfaketime, changed while running; the monotonic clock is left
+    alone as NTP would): batches are still acked at once, nothing stalls,
+    and a host's first/last seen never move the wrong way."""
+    if not os.path.exists(FAKETIME_LIB):
+        print("SKIP: test_wall_clock_jumps: libfaketime not installed (Debian: faketime)")
+        return
+    d = Daemon()
+    tsfile = write(os.path.join(d.tmp, "faketime"), "+0d")
+    fake = {"LD_PRELOAD": FAKETIME_LIB, "FAKETIME_TIMESTAMP_FILE": tsfile,
+            "FAKETIME_NO_CACHE": "1", "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+            # The sanitizer build: libfaketime is preloaded before ASan.
+            "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0"}
+    saved = {k: os.environ.get(k) for k in fake}
+    os.environ.update(fake)
+    try:
+        d.start()
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    try:
+        host = "wall.example.com"
+        sub_id, _ = builtin_id(d, host)
+        first, prev = 1, None
+        for step, offset in enumerate(["+0d", "-30d", "+365d", "-1d", "+0d"]):
+            write(tsfile, offset)
+            time.sleep(0.2)
+            t0 = time.time()
+            st, _, _ = d.post("/wsman/subscriptions/" + sub_id,
+                              utf16(events_message(host, sub_id, first, 5,
+                                                   "uuid:50000000-0000-0000-0000-%012X" % step)))
+            assert st == 200, (offset, st)
+            assert time.time() - t0 < 5, ("the Ack stalled after a clock jump", offset)
+            first += 5
+            st, js = d.api("/api/v1/hosts")
+            h = [x for x in js["hosts"] if x["host"] == host][0]
+            assert h["events"] == first - 1, h
+            if prev is not None:
+                assert h["first_seen"] <= prev["first_seen"], (offset, h, prev)
+                assert h["last_seen"] >= prev["last_seen"], (offset, h, prev)
+            prev = h
+        still_serving(d)
+        assert d.stop() == 0
+    finally:
+        d.cleanup()
+
+
 def test_root_refused():
     if os.geteuid() != 0:
         print("SKIP: test_root_refused: not running as root")
@@ -637,5 +691,5 @@ def test_privilege_drop():
 
 if __name__ == "__main__":
     run([test_body_caps, test_header_flood, test_slow_clients, test_per_address_limit,
-         test_xml_hygiene, test_event_clock_jumps, test_root_refused, test_privilege_drop,
+         test_xml_hygiene, test_event_clock_jumps, test_wall_clock_jumps, test_root_refused, test_privilege_drop,
          test_sigterm_under_load, test_disk_full, test_kill9_repeated])
