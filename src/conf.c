@@ -59,6 +59,7 @@ static const struct conf_item {
 	{ "limits/request-timeout", CONF_T_U32, offsetof(struct cd_conf, limits.request_timeout_s) },
 	{ "store/map-max-bytes", CONF_T_U64, offsetof(struct cd_conf, store.map_max_bytes) },
 	{ "store/nosync", CONF_T_BOOL, offsetof(struct cd_conf, store.nosync) },
+	{ "store/spool-max-entries", CONF_T_U64, offsetof(struct cd_conf, store.spool_max_entries) },
 	{ "dns/dedup-window", CONF_T_U32, offsetof(struct cd_conf, dns.dedup_window_s) },
 	{ "dns/dedup-key/field", CONF_T_STRV, offsetof(struct cd_conf, dns.dedup_key) },
 	{ "dns/dedup-max-entries", CONF_T_U64, offsetof(struct cd_conf, dns.dedup_max_entries) },
@@ -239,6 +240,7 @@ conf_defaults(struct cd_conf **out)
 	c->limits.request_timeout_s = 120;
 	c->store.map_max_bytes = (uint64_t)64 << 30;
 	c->store.nosync = false;
+	c->store.spool_max_entries = 10000000;
 	c->dns.dedup_window_s = 900;
 	c->dns.dedup_max_entries = 1000000;
 	c->dns.retention_days = 0;

@@ -64,6 +64,8 @@ struct conf_limits {
 struct conf_store {
 	uint64_t map_max_bytes;		/**< LMDB map growth limit (default 64 GiB) */
 	bool	 nosync;		/**< no fsync at commit: UNSAFE (default false) */
+	uint64_t spool_max_entries;	/**< undelivered spool entries before sources get
+					  503 (default 10 million) */
 };
 
 struct conf_dns {

@@ -795,7 +795,8 @@ outputs_start(struct outputs **out, struct store *st, const struct cd_conf *conf
 		return -ENOMEM;
 	buf_init(&errs, 0);
 	all->st = st;
-	all->spool_cap = OUTPUT_SPOOL_CAP;
+	all->spool_cap = conf->store.spool_max_entries ? conf->store.spool_max_entries :
+	    OUTPUT_SPOOL_CAP;
 	pthread_mutex_init(&all->prune_lock, NULL);
 	all->v = calloc(conf->noutputs ? conf->noutputs : 1, sizeof(*all->v));
 	if (all->v == NULL)
@@ -885,6 +886,14 @@ outputs_spool_full(struct outputs *all)
 
 	if (all == NULL || all->n == 0)
 		return false;
+	/* The spool's head, read now: an output stuck retrying its
+	 * destination does not read the spool, so its own view is stale. */
+	struct store_txn *txn;
+	if (store_read_begin(all->st, &txn) == CD_EOK) {
+		if (spool_next_seq(txn, &next) == CD_EOK)
+			atomic_store(&all->next_seq, next);
+		store_read_end(txn);
+	}
 	next = atomic_load(&all->next_seq);
 	for (size_t i = 0; i < all->n; i++) {
 		uint64_t c = atomic_load(&all->v[i]->cursor);

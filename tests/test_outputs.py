@@ -155,5 +155,67 @@ def test_sysmon_rules_output():
         d.cleanup()
 
 
+def test_spool_cap_503_and_drain():
+    """An output whose destination is down: the spool fills to its cap, then
+    sources get 503 (no Ack, nothing dropped); once the destination is back
+    everything drains and batches are acked again."""
+    import socket
+    import threading
+    from daemon import free_port
+    port = free_port()
+    out = tempfile.mkdtemp(prefix="cd-out-")
+    conf = os.path.join(out, "collectord.xml")
+    with open(conf, "w") as f:
+        f.write("""<collectord><store><spool-max-entries>60</spool-max-entries></store>
+<outputs><output name="relay" type="syslog"><host>127.0.0.1</host><port>{port}</port>
+<transport>tcp</transport><format>raw</format></output></outputs></collectord>""".format(port=port))
+    d = Daemon(default_subscriptions=True, extra=["--config", conf]).start()
+    received = bytearray()
+    try:
+        batches = [b for b in all_batches(size=20)][:12]
+        ids, statuses = {}, []
+        for n, (host, ls) in enumerate(batches):
+            if host not in ids:
+                ids[host] = enumerate_id(d, host)
+            mid, msg = batch(host, ids[host], ls, n)
+            st, _, _ = d.post("/wsman/subscriptions/" + ids[host], utf16(msg))
+            statuses.append(st)
+        assert statuses[0] == 200 and 503 in statuses, statuses
+        acked = sum(len(ls) for (h, ls), st in zip(batches, statuses) if st == 200)
+
+        # The destination comes back: a TCP receiver on the output's port.
+        srv = socket.socket()
+        srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        srv.bind(("127.0.0.1", port))
+        srv.listen(4)
+
+        def serve():
+            while True:
+                try:
+                    c, _ = srv.accept()
+                except OSError:
+                    return
+                while True:
+                    data = c.recv(65536)
+                    if not data:
+                        break
+                    received.extend(data)
+        threading.Thread(target=serve, daemon=True).start()
+        wait_for(lambda: received.count(b"<Event ") >= acked, "the spool to drain", timeout=90)
+        # Accepting again: the refused batches go through now (retried as
+        # Windows retries, while the output persists its cursor).
+        for n, ((host, ls), st) in enumerate(zip(batches, statuses)):
+            if st != 200:
+                mid, msg = batch(host, ids[host], ls, 100 + n)
+                wait_for(lambda: d.post("/wsman/subscriptions/" + ids[host], utf16(msg))[0] == 200,
+                         "the batch to be accepted again", timeout=30)
+        total = sum(len(ls) for _, ls in batches)
+        wait_for(lambda: received.count(b"<Event ") >= total, "everything", timeout=90)
+        srv.close()
+    finally:
+        d.stop()
+        d.cleanup()
+
+
 if __name__ == "__main__":
-    run([test_archive_and_siem, test_sysmon_rules_output])
+    run([test_archive_and_siem, test_sysmon_rules_output, test_spool_cap_503_and_drain])
