@@ -93,5 +93,45 @@ def test_relay_indexes_for_others():
         d.cleanup()
 
 
+def test_allowed_sources():
+    """cd:AllowedSources: other sources are not offered the subscription and
+    get 403 when they deliver to it anyway."""
+    subs = tempfile.mkdtemp(prefix="cd-subs-")
+    with open(os.path.join(subs, "dc.xml"), "w") as f:
+        f.write("""<?xml version="1.0"?>
+<Subscription xmlns="http://schemas.microsoft.com/2006/03/windows/events/subscription">
+	<SubscriptionId>dcs-only</SubscriptionId>
+	<SubscriptionType>SourceInitiated</SubscriptionType>
+	<ConfigurationMode>MinLatency</ConfigurationMode>
+	<Query><![CDATA[<QueryList><Query Id="0"><Select Path="Security">*</Select></Query></QueryList>]]></Query>
+	<cd:Identifier xmlns:cd="urn:collectord:subscription">11111111-2222-3333-4444-555555555555</cd:Identifier>
+	<cd:AllowedSources xmlns:cd="urn:collectord:subscription"><cd:Source>dc*.example.com</cd:Source></cd:AllowedSources>
+</Subscription>
+""")
+    d = Daemon(subscriptions=subs).start()
+    try:
+        def offered(machine):
+            st, _, body = d.post("/wsman/SubscriptionManager/WEC", utf16(
+                '<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" '
+                'xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing"><s:Header>'
+                '<m:MachineID xmlns:m="http://schemas.microsoft.com/wbem/wsman/1/machineid">%s</m:MachineID>'
+                "<a:Action>http://schemas.xmlsoap.org/ws/2004/09/enumeration/Enumerate</a:Action>"
+                "<a:MessageID>uuid:1</a:MessageID></s:Header><s:Body/></s:Envelope>" % machine))
+            assert st == 200, st
+            return "11111111-2222-3333-4444-555555555555" in from_utf16(body)
+        assert offered("dc1.example.com")
+        assert not offered("ws1.example.com")
+        sid = "11111111-2222-3333-4444-555555555555"
+        evs = [dns_event("ws1.example.com", 1, "x.example.org")]
+        st, _, _ = d.post("/wsman/subscriptions/" + sid, utf16(batch("ws1.example.com", sid, evs, "uuid:9")))
+        assert st == 403, st
+        evs = [dns_event("dc1.example.com", 1, "x.example.org")]
+        st, _, _ = d.post("/wsman/subscriptions/" + sid, utf16(batch("dc1.example.com", sid, evs, "uuid:10")))
+        assert st == 200, st
+    finally:
+        d.stop()
+        d.cleanup()
+
+
 if __name__ == "__main__":
-    run([test_foreign_events_not_indexed, test_relay_indexes_for_others])
+    run([test_foreign_events_not_indexed, test_relay_indexes_for_others, test_allowed_sources])
