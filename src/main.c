@@ -491,7 +491,12 @@ out:
 	 * the connections and the store. */
 	listener_quiesce(lst);
 	wsman_shutdown(wsman);
+	/* Under the lock, as on reload: listener threads still ask the spool
+	 * gate (main_spool_full) until listener_stop(). */
+	pthread_mutex_lock(&ms.lock);
 	outputs_stop(ms.outs);
+	ms.outs = NULL;
+	pthread_mutex_unlock(&ms.lock);
 	store_close(st);
 	listener_stop(lst);
 	apiauth_free(tokens);
