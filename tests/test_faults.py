@@ -32,8 +32,8 @@ import threading
 import time
 
 from daemon import DATA, TOP_BUILDDIR, TOP_SRCDIR, Daemon, run, utf16
-from test_daemon_lifecycle import (builtin_id, enumerated, events_message,
-                                   host_events, served_bookmark)
+from test_daemon_lifecycle import (builtin_id, enumerate_msg, enumerated,
+                                   events_message, host_events, served_bookmark)
 
 SYSMON = "Microsoft-Windows-Sysmon/Operational"
 KILL_ITERATIONS = int(os.environ.get("FAULTS_KILL_ITERATIONS", "20"))
@@ -45,7 +45,7 @@ LIMITS_CONF = """<?xml version="1.0"?>
 		<max-events-per-batch>5</max-events-per-batch>
 		<max-xml-nodes>2000</max-xml-nodes>
 		<max-connections-per-ip>4</max-connections-per-ip>
-		<connection-timeout>2</connection-timeout>
+		<connection-timeout>{timeout}</connection-timeout>
 		<max-header-bytes>16384</max-header-bytes>
 		<request-timeout>2</request-timeout>
 	</limits>
@@ -70,9 +70,9 @@ def write(path, text):
     return path
 
 
-def limits_daemon():
+def limits_daemon(timeout=2):
     d = Daemon()
-    conf = write(os.path.join(d.tmp, "collectord.xml"), LIMITS_CONF)
+    conf = write(os.path.join(d.tmp, "collectord.xml"), LIMITS_CONF.format(timeout=timeout))
     d.extra = ["--config", conf]
     return d.start()
 
@@ -228,15 +228,20 @@ def test_slow_clients():
 
 
 def test_per_address_limit():
-    d = limits_daemon()
+    # A long idle timeout: the held connections must outlive a slow run.
+    d = limits_daemon(timeout=60)
     held = []
     try:
-        # max-connections-per-ip 4: four idle connections are held...
+        # max-connections-per-ip 4: four connections are held open, each
+        # answered once (so the server has surely accepted it), then idle
+        # in keep-alive...
+        body = utf16(enumerate_msg("held.example.com"))
         for _ in range(4):
             s = socket.create_connection(("127.0.0.1", d.port), 10)
-            s.sendall(b"POST /x HTTP/1.1\r\n")
+            s.sendall(post_head("/wsman/SubscriptionManager/WEC", len(body)) + body)
+            reply = s.recv(65536)
+            assert status_of(reply) == 200 and b"Connection: close" not in reply, reply[:200]
             held.append(s)
-        time.sleep(0.3)
         # ...the fifth is closed at once by the server, unanswered.
         reply = raw_exchange(d.port, post_head("/wsman/SubscriptionManager/WEC", 0), timeout=3)
         assert reply == b"", ("a fifth connection from one address was served", reply[:80])
@@ -496,7 +501,7 @@ def sigterm_run(seed=None):
         stop.set()
         for t in threads:
             t.join()
-        assert rc == 0, rc
+        assert rc == 0, (rc, d.logtext()[-6000:])
         assert took < 10, took
         d.start()
         for h in names:
