@@ -170,6 +170,42 @@ def test_body_caps():
         d.cleanup()
 
 
+def test_auth_before_body():
+    """Kerberos mode: an unauthenticated request is answered 401 from its
+    headers alone (even one declaring a 10 MiB body it never sends), a
+    garbage token too, and the WEF body is never read or parsed."""
+    if shutil.which("ktutil") is None:
+        print("SKIP: test_auth_before_body: no ktutil (Debian: krb5-user)")
+        return
+    d = Daemon(auth="kerberos")
+    keytab = os.path.join(d.tmp, "http.keytab")
+    p = subprocess.run(["ktutil"], input="addent -password -p HTTP/collector.example.com@EXAMPLE.COM "
+                       "-k 1 -e aes256-cts-hmac-sha1-96\nthrow-away\nwkt %s\nq\n" % keytab,
+                       capture_output=True, text=True)
+    if p.returncode != 0 or not os.path.exists(keytab):
+        print("SKIP: test_auth_before_body: ktutil failed: %s" % p.stderr.strip())
+        return
+    d.extra = ["--keytab", keytab]
+    d.start()
+    try:
+        for extra in (b"", b"Authorization: Kerberos AAAA\r\n",
+                      b"Authorization: Negotiate " + b"YII" * 3000 + b"\r\n"):
+            t0 = time.time()
+            reply = raw_exchange(d.port, post_head("/wsman/subscriptions/x", 10 << 20, extra))
+            assert status_of(reply) == 401, reply[:200]
+            assert b"WWW-Authenticate: Negotiate" in reply and time.time() - t0 < 5
+        assert "bad envelope" not in d.logtext()
+        still_serving_api(d)
+    finally:
+        d.stop()
+        d.cleanup()
+
+
+def still_serving_api(d):
+    st, _ = d.api("/api/v1/stats")
+    assert st == 200 and d.proc.poll() is None
+
+
 def test_header_flood():
     d = limits_daemon()
     try:
@@ -695,6 +731,6 @@ def test_privilege_drop():
 
 
 if __name__ == "__main__":
-    run([test_body_caps, test_header_flood, test_slow_clients, test_per_address_limit,
+    run([test_body_caps, test_auth_before_body, test_header_flood, test_slow_clients, test_per_address_limit,
          test_xml_hygiene, test_event_clock_jumps, test_wall_clock_jumps, test_root_refused, test_privilege_drop,
          test_sigterm_under_load, test_disk_full, test_kill9_repeated])
