@@ -285,12 +285,14 @@ wsman_charset(const char *ctype, char *out, size_t outlen)
 }
 
 /*
- * UTF-16LE, what Windows always sends, through glibc's iconv and then the
- * UTF-8 sanitiser, which copies runs of plain ASCII in one go: perf under
- * load showed utf16_to_utf8()'s one buf_append() per character as the
- * largest cost of the HTTP threads (about a fifth of their CPU). iconv
- * refuses what needs replacing (a lone surrogate, a dangling byte); such a
- * body returns CD_EPARSE here and takes the careful path instead.
+ * UTF-16LE, what Windows always sends, straight into out with glibc's
+ * iconv: perf under load showed utf16_to_utf8()'s one buf_append() per
+ * character as the largest cost of the HTTP threads (about a fifth of
+ * their CPU), and then the extra large buffer of a second pass as a
+ * malloc_consolidate() hot spot. iconv refuses what needs replacing (a lone
+ * surrogate, a dangling byte): CD_EPARSE sends such a body down the careful
+ * path. Valid UTF-16 can still carry characters XML 1.0 forbids (C0
+ * controls, U+FFFE, U+FFFF); only then the sanitiser runs over the text.
  */
 static int
 wsman_utf16le_fast(const uint8_t *in, size_t len, size_t max_out,
@@ -299,26 +301,43 @@ wsman_utf16le_fast(const uint8_t *in, size_t len, size_t max_out,
 	struct buf tmp;
 	iconv_t cd;
 	char *ip = (char *)in, *op;
-	size_t il = len, ol;
+	size_t il = len, ol, n;
 	int rc;
 
 	if ((cd = iconv_open("UTF-8", "UTF-16LE")) == (iconv_t)-1)
 		return CD_EUNSUPPORTED;
-	buf_init(&tmp, 0);
 	/* UTF-8 is at most 1.5 times the UTF-16 size. */
-	if ((rc = buf_reserve(&tmp, len / 2 * 3 + 4)) != CD_EOK)
+	if ((rc = buf_reserve(out, len / 2 * 3 + 4)) != CD_EOK)
 		goto out;
-	op = (char *)tmp.data;
-	ol = tmp.cap - 1;
+	op = (char *)out->data + out->len;
+	ol = out->cap - out->len - 1;
 	if (iconv(cd, &ip, &il, &op, &ol) == (size_t)-1 || il != 0) {
 		rc = CD_EPARSE;
 		goto out;
 	}
-	tmp.len = (size_t)(op - (char *)tmp.data);
-	rc = utf16_sanitize_utf8(tmp.data, tmp.len, max_out, out);
+	n = (size_t)(op - (char *)out->data) - out->len;
+	if (max_out != 0 && n > max_out) {
+		rc = CD_ETOOBIG;
+		goto out;
+	}
+	for (size_t i = out->len; i < out->len + n; i++) {
+		uint8_t c = out->data[i];
+		if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') ||
+		    (c == 0xef && i + 2 < out->len + n && out->data[i + 1] == 0xbf &&
+		    (out->data[i + 2] == 0xbe || out->data[i + 2] == 0xbf))) {
+			buf_init(&tmp, 0);
+			rc = buf_append(&tmp, out->data + out->len, n);
+			if (rc == CD_EOK)
+				rc = utf16_sanitize_utf8(tmp.data, tmp.len,
+				    max_out, out);
+			buf_free(&tmp);
+			goto out;
+		}
+	}
+	out->len += n;
+	out->data[out->len] = '\0';
 out:
 	iconv_close(cd);
-	buf_free(&tmp);
 	return rc;
 }
 
