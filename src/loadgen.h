@@ -25,7 +25,8 @@ struct lg_opts {
 	unsigned threads;
 	unsigned batch;		/**< events per Events batch */
 	double	 rate;		/**< events/s over all hosts; 0: as fast as possible */
-	double	 duration;	/**< seconds of measurement after set-up */
+	double	 duration;	/**< seconds of measurement after the warm-up */
+	double	 warmup;	/**< seconds of load before measuring */
 	double	 idle;		/**< seconds to hold idle connections (no events) */
 	double	 heartbeat;	/**< seconds between heartbeats of idle hosts */
 	const char *ready_file;	/**< created once every host is set up */

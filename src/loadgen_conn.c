@@ -84,6 +84,7 @@ struct lg_thr {
 	size_t	 qhead, qlen;
 	unsigned started, settled;
 	double	 rate, next_slot;
+	double	 t_count;	/**< counting starts (after the warm-up) */
 	bool	 measuring, stopping;
 	struct buf xml, text, tmp;
 	size_t	*offs, *lens;
@@ -480,12 +481,14 @@ lg_reply(struct lg_thr *t, struct lg_host *h, int status, const char *text,
 			/* Batches drained after the end count for latency
 			 * only, not for throughput. */
 			double now = lg_now();
-			if (!t->stopping) {
+			if (!t->stopping && now >= t->t_count) {
 				t->res->events += h->nev;
 				t->res->dns_events += h->ndns;
 				t->res->batches++;
 			}
-			lg_result_add(t->res, (now - h->t_sent) * 1e3);
+			/* Latency of batches sent after the warm-up. */
+			if (h->t_sent >= t->t_count)
+				lg_result_add(t->res, (now - h->t_sent) * 1e3);
 		}
 		lg_idle(t, h);
 		return;
@@ -798,9 +801,9 @@ lg_conn_run(const struct lg_opts *o, struct lg_mix *m, unsigned first,
     unsigned n, double rate, struct lg_result *res)
 {
 	struct lg_thr t = { .o = o, .m = m, .res = res, .n = n, .ep = -1,
-	    .rate = rate };
+	    .rate = rate, .t_count = 1e300 };
 	struct epoll_event evs[256];
-	double t_hold = 0, t_drain = 0;
+	double t_hold = 0, t_drain = 0, t_scan = 0;
 	int rc;
 
 	if (n == 0)
@@ -808,12 +811,22 @@ lg_conn_run(const struct lg_opts *o, struct lg_mix *m, unsigned first,
 	if ((rc = lg_thr_init(&t, o, first)) != CD_EOK)
 		goto out;
 	for (;;) {
-		double now = lg_now(), next = lg_timers(&t, now);
+		double now = lg_now(), next = now + 0.1;
+
+		/* Timers scan every host: at most every 10 ms, so that the
+		 * generator leaves the CPU to the collector it measures. */
+		if (now >= t_scan) {
+			next = lg_timers(&t, now);
+			t_scan = now + 0.01;
+		} else if (t_scan < next) {
+			next = t_scan;
+		}
 
 		lg_ramp(&t);
 		if (!t.measuring && atomic_load(&lg_settled_all) >= o->hosts) {
 			t.measuring = true;
-			res->t_ready = now;
+			t.t_count = now + o->warmup;
+			res->t_ready = t.t_count;
 			t.next_slot = now;
 			if (o->ready_file != NULL &&
 			    !atomic_exchange(&lg_ready_written, true)) {
@@ -821,7 +834,7 @@ lg_conn_run(const struct lg_opts *o, struct lg_mix *m, unsigned first,
 				if (f != NULL)
 					fclose(f);
 			}
-			t_hold = now + (o->idle > 0 ? o->idle : o->duration);
+			t_hold = t.t_count + (o->idle > 0 ? o->idle : o->duration);
 		}
 		if (t.measuring && !t.stopping && now >= t_hold) {
 			t.stopping = true;
