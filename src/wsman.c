@@ -409,6 +409,28 @@ wsman_source(const struct wsman_request *req, const struct soap_msg *msg)
 	return req->peer ? req->peer : "unknown";
 }
 
+/*
+ * AllowedSources patterns match the source identity (a Kerberos principal
+ * such as "DC1$@EXAMPLE.COM", a certificate CN, or the MachineID with
+ * --auth none) or its host name ("dc1"), so "DC*$@EXAMPLE.COM" and "dc*"
+ * both work.
+ */
+static bool
+wsman_allowed(const struct subscription *sub, const struct wsman_request *req,
+    const char *source)
+{
+	char *host = NULL;
+	bool ok;
+
+	if (subscription_allows(sub, source))
+		return true;
+	if (req->source == NULL || auth_identity_host(req->source, &host) != CD_EOK)
+		return false;
+	ok = subscription_allows(sub, host);
+	free(host);
+	return ok;
+}
+
 static void
 wsman_enumerate(struct wsman *w, const struct wsman_request *req,
     const struct soap_msg *msg, struct wsman_reply *rep)
@@ -439,7 +461,7 @@ wsman_enumerate(struct wsman *w, const struct wsman_request *req,
 	for (size_t i = 0; rc == CD_EOK && i < w->subs->n; i++) {
 		const struct subscription *sub = w->subs->subs[i];
 		char *bookmark = NULL;
-		if (!sub->enabled || !subscription_allows(sub, source))
+		if (!sub->enabled || !wsman_allowed(sub, req, source))
 			continue;
 		/* Every subscription is offered on the listener the host
 		 * enumerated on: NotifyTo takes that listener's scheme and the
@@ -551,7 +573,7 @@ wsman_delivery(struct wsman *w, const struct wsman_request *req,
 		rep->status = 404;
 		return 0;
 	}
-	if (!subscription_allows(sub, source)) {
+	if (!wsman_allowed(sub, req, source)) {
 		log_info("wsman", "source=%s not allowed by subscription %s",
 		    source, sub->name);
 		rep->status = 403;
