@@ -13,6 +13,7 @@ set y2tics
 set ytics nomirror
 set key top left
 set grid
+set yrange [0:*]
 plot dir."/throughput.dat" using 1:2 with linespoints lw 2 title "events/s", \
      "" using 1:3 axes x1y2 with linespoints dt 2 title "p50 Ack latency (ms)", \
      "" using 1:4 axes x1y2 with linespoints dt 3 title "p99 Ack latency (ms)"
@@ -21,6 +22,7 @@ set output dir."/latency.png"
 unset logscale x
 unset y2tics
 unset y2label
+set autoscale y
 set title "collectord: Ack latency percentiles at fixed offered rates (batch 100)"
 set xlabel "offered rate"
 set ylabel "request-to-Ack latency, ms"
