@@ -4,12 +4,16 @@
  * real store filled once with the DNS events of one Sysmon data file. The
  * input is a request in lines: the URL-decoded path, then "key=value"
  * query arguments (what libmicrohttpd hands over). Checked: never a 5xx on
- * a healthy store (every bad parameter is a 4xx), and every JSON answer
- * parses. The argument values also go to the time parsers.
+ * a healthy store (every bad parameter is a 4xx), every JSON answer
+ * parses, and with bearer tokens configured every /api/ and /metrics
+ * request without the right token is a 401 while the right token gives the
+ * same answer as no token check at all. The argument values also go to the
+ * time parsers.
  */
 #include "config.h"
 
 #include <jansson.h>
+#include <stdbool.h>
 
 #include "api.h"
 #include "dns.h"
@@ -26,6 +30,8 @@
 
 static struct store *fuzz_store;
 static struct api_ctx fuzz_ctx;
+static struct api_ctx fuzz_ctx_tok;	/* the same with tokens required */
+#define FUZZ_API_TOKEN	"fuzz-Token.123~"
 
 struct fuzz_obs {
 	char		*host;
@@ -114,6 +120,17 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	fuzz_ctx.source.stats = fuzz_api_stats;
 	/* A fixed "now": relative ages then give reproducible answers. */
 	fuzz_ctx.now_ms = 1700000000000LL;
+	fuzz_ctx_tok = fuzz_ctx;
+	{
+		char path[128];
+		struct api_tokens *tok = NULL;
+		snprintf(path, sizeof(path), "%s/tokens", opt.dir);
+		fuzz_write_file(path, (const uint8_t *)FUZZ_API_TOKEN "\n",
+		    strlen(FUZZ_API_TOKEN) + 1);
+		if (apiauth_load(path, &tok) != CD_EOK)
+			fuzz_fail("cannot load the tokens");
+		fuzz_ctx_tok.tokens = tok;
+	}
 	return 0;
 }
 
@@ -156,6 +173,24 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fuzz_fail("the API answered invalid JSON");
 		}
 		json_decref(j);
+	}
+	/* Authentication: every protected path needs the token, and the
+	 * token changes nothing else. */
+	bool protected = strncmp(req.path, "/api/", 5) == 0 ||
+	    strcmp(req.path, "/api") == 0 || strcmp(req.path, "/metrics") == 0;
+	struct api_response tr;
+	const char *const creds[] = { NULL, "Bearer wrong", "Basic Zm9vOmJhcg==",
+	    "Bearer " FUZZ_API_TOKEN };
+	for (size_t i = 0; i < sizeof(creds) / sizeof(creds[0]); i++) {
+		bool good = i == 3;
+		req.authorization = creds[i];
+		api_response_init(&tr);
+		api_handle(&fuzz_ctx_tok, &req, &tr);
+		if (protected && !good && tr.status != 401)
+			fuzz_fail("a protected request without the token was not a 401");
+		if ((good || !protected) && tr.status != resp.status)
+			fuzz_fail("the right token changed the answer");
+		api_response_free(&tr);
 	}
 	api_response_free(&resp);
 	free(text);
