@@ -58,6 +58,7 @@ FILE_OUTPUT_CONF = """<?xml version="1.0"?>
 		<output name="archive" type="file">
 			<path>{path}</path>
 			<format>raw</format>
+			<rotate_bytes>0</rotate_bytes>
 		</output>
 	</outputs>
 </collectord>
