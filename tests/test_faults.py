@@ -42,6 +42,7 @@ LIMITS_CONF = """<?xml version="1.0"?>
 <collectord>
 	<limits>
 		<max-body-bytes>65536</max-body-bytes>
+		<max-decompressed-bytes>65536</max-decompressed-bytes>
 		<max-events-per-batch>5</max-events-per-batch>
 		<max-xml-nodes>2000</max-xml-nodes>
 		<max-connections-per-ip>4</max-connections-per-ip>
@@ -153,6 +154,11 @@ def test_body_caps():
             pass
         assert closed_within(s, 5) is not None, "oversized chunked body kept open"
         s.close()
+        # Within the body cap, but past max-decompressed-bytes once decoded
+        # (each control character becomes a 3-byte U+FFFD): 413.
+        st, _, _ = d.post("/wsman/SubscriptionManager/WEC", b"<" + b"\x01" * 60000,
+                          {"Content-Type": "application/soap+xml;charset=UTF-8"})
+        assert st == 413, st
         # Too many events in one batch: refused, nothing acked.
         sub_id, _ = builtin_id(d, "cap.example.com")
         st, _, _ = d.post("/wsman/subscriptions/" + sub_id,
