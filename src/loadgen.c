@@ -48,6 +48,8 @@ usage(FILE *f)
 	    "  --batch N               events per Events batch (default 100; Windows: 10..230)\n"
 	    "  --rate R                events/s over all hosts (default 0: as fast as possible)\n"
 	    "  --duration S            seconds of measurement after the warm-up (default 10)\n"
+	    "  --batches N             each host sends N batches, then the run ends\n"
+	    "                          (instead of --duration; counts are then exact)\n"
 	    "  --warmup S              seconds of load after set-up before measuring (default 0)\n"
 	    "  --threads N             epoll threads (default 1)\n"
 	    "  --idle S                only connect, heartbeat and hold the connections S seconds\n"
@@ -72,7 +74,7 @@ usage(FILE *f)
 	    "  --show-mix              print the figures measured from the data and exit\n");
 }
 
-enum { OPT_HOSTS = 256, OPT_BATCH, OPT_WARMUP, OPT_RATE, OPT_DURATION, OPT_THREADS,
+enum { OPT_HOSTS = 256, OPT_BATCH, OPT_WARMUP, OPT_BATCHES, OPT_RATE, OPT_DURATION, OPT_THREADS,
     OPT_IDLE, OPT_HB, OPT_READY, OPT_CONNECT, OPT_PREFIX, OPT_DOMAIN,
     OPT_KRB, OPT_SPN, OPT_RAMP, OPT_RETRIES, OPT_TIMEOUT, OPT_DATA,
     OPT_SEED, OPT_API, OPT_API_RATE, OPT_PARSE, OPT_MIX, OPT_CAREFUL, OPT_HELP };
@@ -513,6 +515,7 @@ parse_opts(int argc, char **argv, struct lg_opts *o, bool *parse, bool *mix)
 		{ "hosts", 1, NULL, OPT_HOSTS }, { "batch", 1, NULL, OPT_BATCH },
 		{ "rate", 1, NULL, OPT_RATE }, { "duration", 1, NULL, OPT_DURATION },
 		{ "warmup", 1, NULL, OPT_WARMUP },
+		{ "batches", 1, NULL, OPT_BATCHES },
 		{ "threads", 1, NULL, OPT_THREADS }, { "idle", 1, NULL, OPT_IDLE },
 		{ "heartbeat", 1, NULL, OPT_HB }, { "ready-file", 1, NULL, OPT_READY },
 		{ "connect", 1, NULL, OPT_CONNECT }, { "prefix", 1, NULL, OPT_PREFIX },
@@ -534,6 +537,7 @@ parse_opts(int argc, char **argv, struct lg_opts *o, bool *parse, bool *mix)
 		case OPT_RATE: o->rate = strtod(optarg, NULL); break;
 		case OPT_DURATION: o->duration = strtod(optarg, NULL); break;
 		case OPT_WARMUP: o->warmup = strtod(optarg, NULL); break;
+		case OPT_BATCHES: o->batches = (unsigned)strtoul(optarg, NULL, 10); break;
 		case OPT_THREADS: o->threads = (unsigned)strtoul(optarg, NULL, 10); break;
 		case OPT_IDLE: o->idle = strtod(optarg, NULL); break;
 		case OPT_HB: o->heartbeat = strtod(optarg, NULL); break;

@@ -27,6 +27,7 @@ struct lg_opts {
 	double	 rate;		/**< events/s over all hosts; 0: as fast as possible */
 	double	 duration;	/**< seconds of measurement after the warm-up */
 	double	 warmup;	/**< seconds of load before measuring */
+	unsigned batches;	/**< batches per host, then stop (0: --duration) */
 	double	 idle;		/**< seconds to hold idle connections (no events) */
 	double	 heartbeat;	/**< seconds between heartbeats of idle hosts */
 	const char *ready_file;	/**< created once every host is set up */

@@ -60,6 +60,7 @@ struct lg_host {
 	char	 opid[SOAP_MESSAGE_ID_SIZE];
 	double	 t_sent, wake, next_hb;
 	unsigned attempts;
+	unsigned nbatches;	/**< batches acknowledged */
 	size_t	 nev, ndns;
 	struct replay_sub *subs;
 	size_t	 nsubs;
@@ -83,6 +84,7 @@ struct lg_thr {
 	unsigned *q;		/**< ring of idle hosts ready to send */
 	size_t	 qhead, qlen;
 	unsigned started, settled;
+	unsigned done;		/**< hosts that finished (--batches) or gave up */
 	double	 rate, next_slot;
 	double	 t_count;	/**< counting starts (after the warm-up) */
 	bool	 measuring, stopping;
@@ -271,6 +273,7 @@ lg_fail(struct lg_thr *t, struct lg_host *h, const char *why)
 		if (!h->settled)
 			lg_settle(t, h, false);
 		h->phase = PH_DONE;
+		t->done++;
 		buf_free(&h->plain);
 		return;
 	}
@@ -485,6 +488,16 @@ lg_reply(struct lg_thr *t, struct lg_host *h, int status, const char *text,
 				t->res->events += h->nev;
 				t->res->dns_events += h->ndns;
 				t->res->batches++;
+			}
+			if (t->o->batches != 0 && ++h->nbatches >= t->o->batches) {
+				/* --batches: this host is done. */
+				h->phase = PH_DONE;
+				h->attempts = 0;
+				buf_free(&h->plain);
+				t->done++;
+				if (h->t_sent >= t->t_count)
+					lg_result_add(t->res, (now - h->t_sent) * 1e3);
+				return;
 			}
 			/* Latency of batches sent after the warm-up. */
 			if (h->t_sent >= t->t_count)
@@ -836,7 +849,8 @@ lg_conn_run(const struct lg_opts *o, struct lg_mix *m, unsigned first,
 			}
 			t_hold = t.t_count + (o->idle > 0 ? o->idle : o->duration);
 		}
-		if (t.measuring && !t.stopping && now >= t_hold) {
+		if (t.measuring && !t.stopping && (o->batches != 0 ?
+		    t.done >= t.n : now >= t_hold)) {
 			t.stopping = true;
 			res->t_end = now;
 			t_drain = now + 30;
