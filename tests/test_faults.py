@@ -331,6 +331,22 @@ def test_xml_hygiene():
         d.cleanup()
 
 
+def mixed_message(host, sub_id, first, count, mid):
+    """An Events batch whose first event is a Sysmon DNS query for a name of
+    its own (r<first>.kill.example) and the rest process creations: the
+    DNS index then has to agree with the stored batches."""
+    msg = events_message(host, sub_id, first, count, mid)
+    ev = dns_event(host, first, "2024-05-01 10:00:00.000", "r%d.kill.example" % first)
+    return re.sub(r"<!\[CDATA\[.*?\]\]>", lambda m: "<![CDATA[%s]]>" % ev, msg, count=1, flags=re.S)
+
+
+def host_row(d, host):
+    st, js = d.api("/api/v1/hosts?limit=1000")
+    assert st == 200, js
+    return next((h for h in js["hosts"] if h["host"] == host), {"events": 0, "dns_queries": 0,
+                                                                 "domains": 0})
+
+
 def sender_loop(d, host, sub_id, acked, stop, batch=10, tag=0):
     """Deliver like Windows: resume after the served bookmark, advance only
     on an Ack. acked[host] is the highest acknowledged record id."""
@@ -343,7 +359,7 @@ def sender_loop(d, host, sub_id, acked, stop, batch=10, tag=0):
         mid = "uuid:%08X-0000-0000-0000-%012X" % (tag, first + n)
         try:
             st, _, _ = d.post("/wsman/subscriptions/" + sub_id,
-                              utf16(events_message(host, sub_id, first, batch, mid)))
+                              utf16(mixed_message(host, sub_id, first, batch, mid)))
         except OSError:
             return
         if st == 200:
@@ -398,12 +414,16 @@ def kill9_rounds(iterations, hosts=3, seed=None, report=None):
             d.start()
             figures["restart_s_max"] = max(figures["restart_s_max"], time.time() - t0)
             for h in names:
-                stored = host_events(d, h)
+                row = host_row(d, h)
+                stored = row["events"]
                 bm = served_bookmark(enumerated(d, h)) or 0
                 assert stored >= acked.get(h, 0), ("acked event lost", it, h, stored, acked.get(h))
-                # Batches are atomic and the index agrees with the store:
-                # exactly the records up to the bookmark are there.
+                # Batches are atomic: exactly the records up to the
+                # bookmark are there...
                 assert bm == stored, ("bookmark is not the durable position", it, h, bm, stored)
+                # ...and the DNS index agrees: one query, one new name per
+                # stored batch of 10.
+                assert row["dns_queries"] == stored // 10 == row["domains"], (it, h, row)
             figures["iterations"] = it + 1
             if report:
                 report(it + 1, sum(acked.values()))
@@ -548,9 +568,11 @@ def sigterm_run(seed=None):
         assert took < 10, took
         d.start()
         for h in names:
-            stored = host_events(d, h)
+            row = host_row(d, h)
+            stored = row["events"]
             assert stored >= acked.get(h, 0), (h, stored, acked.get(h))
             assert stored == (served_bookmark(enumerated(d, h)) or 0)
+            assert row["dns_queries"] == stored // 20, (h, row)
         assert sum(acked.values()) > 0
         return {"exit_s": took, "acked": sum(acked.values())}
     finally:
