@@ -25,21 +25,22 @@ priv_check(const char *user, bool allow_root)
 {
 	if (geteuid() != 0) {
 		if (user != NULL)
-			log_warn("main", "not started as root: <user>%s</user> is "
-			    "ignored, running as uid %u", user, (unsigned)geteuid());
+			log_warn("main", "not started as root: <user>%s</user> "
+			    "is ignored, running as uid %u", user,
+			    (unsigned)geteuid());
 		return CD_EOK;
 	}
 	if (user != NULL)
 		return CD_EOK;
 	if (allow_root) {
-		log_warn("main", "running as root (allowed by allow-root): a flaw "
-		    "in request handling would give away the machine");
+		log_warn("main", "running as root (allowed by allow-root): "
+		    "a flaw in request handling would give away the machine");
 		return CD_EOK;
 	}
 	log_err("main", "refusing to run as root: set <user> in the "
-	    "configuration (privileges are dropped after binding), start as an "
-	    "unprivileged user, or allow root with <allow-root>true</allow-root> "
-	    "or --allow-root");
+	    "configuration (privileges are dropped after binding), start as "
+	    "an unprivileged user, or allow root with "
+	    "<allow-root>true</allow-root> or --allow-root");
 	return CD_EDENIED;
 }
 
@@ -64,7 +65,8 @@ priv_chown_dir(const char *dir, uid_t uid, gid_t gid)
 	}
 	fd = -1;	/* owned by d now */
 	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
 			continue;
 		if (fchownat(dirfd(d), de->d_name, uid, gid,
 		    AT_SYMLINK_NOFOLLOW) != 0) {
@@ -98,8 +100,8 @@ priv_prepare(const char *user, const char *data_dir, struct priv_user *out)
 		return CD_ECONFIG;
 	}
 	if (pw->pw_uid == 0) {
-		log_err("main", "<user>%s</user> is root: nothing would be dropped",
-		    user);
+		log_err("main", "<user>%s</user> is root: nothing would be "
+		    "dropped", user);
 		return CD_ECONFIG;
 	}
 	out->uid = pw->pw_uid;
@@ -107,7 +109,8 @@ priv_prepare(const char *user, const char *data_dir, struct priv_user *out)
 	snprintf(out->name, sizeof(out->name), "%s", user);
 	if (mkdir(data_dir, 0750) != 0 && errno != EEXIST) {
 		rc = -errno;
-		log_err("main", "cannot create %s: %s", data_dir, strerror(errno));
+		log_err("main", "cannot create %s: %s", data_dir,
+		    strerror(errno));
 		return rc;
 	}
 	if ((rc = priv_chown_dir(data_dir, out->uid, out->gid)) != CD_EOK) {

@@ -12,7 +12,7 @@
 
 /** The user to drop to, resolved while the user database is readable. */
 struct priv_user {
-	bool	 set;		/**< a drop is due (root and a user configured) */
+	bool	 set;		/**< a drop is due (root, a user configured) */
 	uid_t	 uid;
 	gid_t	 gid;
 	char	 name[64];
