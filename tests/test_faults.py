@@ -448,6 +448,71 @@ def test_kill9_repeated():
           % (f["iterations"], f["acked_events"], f["restart_s_max"]))
 
 
+SPOOL_CAP_CONF = """<?xml version="1.0"?>
+<collectord>
+	<store><spool-max-entries>30</spool-max-entries></store>
+	<outputs>
+		<output name="archive" type="file">
+			<path>{path}</path>
+			<format>raw</format>
+			<rotate_bytes>0</rotate_bytes>
+		</output>
+	</outputs>
+</collectord>
+"""
+
+
+def test_output_down():
+    """An output that cannot deliver (its directory is missing) for a long
+    time: the spool fills to its cap (30 entries here), then batches get
+    503 without Ack; once the output works again everything drains and
+    batches are accepted again."""
+    d = Daemon()
+    outdir = os.path.join(d.tmp, "out")
+    archive = os.path.join(outdir, "archive.xml")
+    conf = write(os.path.join(d.tmp, "collectord.xml"), SPOOL_CAP_CONF.format(path=archive))
+    d.extra = ["--config", conf]
+    d.start()
+    try:
+        host = "down.example.com"
+        sub_id, _ = builtin_id(d, host)
+        first, status = 1, 200
+        for n in range(50):
+            status, _, body = d.post("/wsman/subscriptions/" + sub_id,
+                                     utf16(events_message(host, sub_id, first, 10,
+                                                          "uuid:60000000-0000-0000-0000-%012X" % n)))
+            if status != 200:
+                break
+            first += 10
+        assert status == 503, ("the spool cap never answered 503", status)
+        assert b"A\x00c\x00k\x00" not in body
+        acked = first - 1
+        assert acked > 0 and host_events(d, host) == acked
+        assert served_bookmark(enumerated(d, host)) == acked
+        # The output comes back: every stored event is delivered, and
+        # deliveries are accepted again.
+        os.makedirs(outdir)
+        want = {(host, r) for r in range(1, acked + 1)}
+        deadline = time.time() + 60
+        while not want <= archive_ids(archive):
+            assert time.time() < deadline, "the spool did not drain"
+            time.sleep(0.2)
+        deadline = time.time() + 30
+        while True:
+            st, _, _ = d.post("/wsman/subscriptions/" + sub_id,
+                              utf16(events_message(host, sub_id, first, 10,
+                                                   "uuid:61000000-0000-0000-0000-%012X" % first)))
+            if st == 200:
+                break
+            assert time.time() < deadline, ("still refused after the drain", st)
+            time.sleep(0.3)
+        assert host_events(d, host) == acked + 10
+        still_serving(d)
+    finally:
+        d.stop()
+        d.cleanup()
+
+
 def cpu_seconds(pid):
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
@@ -762,4 +827,4 @@ def test_privilege_drop():
 if __name__ == "__main__":
     run([test_body_caps, test_auth_before_body, test_header_flood, test_slow_clients, test_per_address_limit,
          test_xml_hygiene, test_event_clock_jumps, test_wall_clock_jumps, test_root_refused, test_privilege_drop,
-         test_sigterm_under_load, test_disk_full, test_kill9_repeated])
+         test_sigterm_under_load, test_output_down, test_disk_full, test_kill9_repeated])
