@@ -75,41 +75,34 @@ fill_apply(struct store_txn *txn, void *arg)
 }
 
 static void
+load_event(struct event *ev, void *arg)
+{
+	struct obs_rec r = { 0 };
+
+	(void)arg;
+	if (dns_from_event(ev, &r.obs) == CD_EOK) {
+		r.host = strdup(ev->computer);
+		fx.recs = realloc(fx.recs, (fx.nrecs + 1) * sizeof(*fx.recs));
+		ck_assert_ptr_nonnull(fx.recs);
+		fx.recs[fx.nrecs++] = r;
+	}
+}
+
+static void
 load_file(const char *name)
 {
 	char rel[256];
-	size_t len;
-	char *text, *line, *save = NULL;
 
 	snprintf(rel, sizeof(rel), "sysmon/%s", name);
-	text = harness_read_data(rel, &len);
-	for (line = strtok_r(text, "\n", &save); line != NULL;
-	    line = strtok_r(NULL, "\n", &save)) {
-		struct event *ev = NULL;
-		struct obs_rec r = { 0 };
-
-		ck_assert_int_eq(event_parse(line, strlen(line), &ev), CD_EOK);
-		if (dns_from_event(ev, &r.obs) == CD_EOK) {
-			r.host = strdup(ev->computer);
-			fx.recs = realloc(fx.recs, (fx.nrecs + 1) * sizeof(*fx.recs));
-			ck_assert_ptr_nonnull(fx.recs);
-			fx.recs[fx.nrecs++] = r;
-		}
-		event_free(ev);
-	}
-	free(text);
+	harness_each_event(rel, load_event, NULL);
 }
 
 static void
 fixture_up(void)
 {
-	struct store_options opt = { 0 };
 	json_error_t jerr;
 
-	fx.dir = harness_mkdtemp();
-	opt.dir = fx.dir;
-	opt.nosync = true;
-	ck_assert_int_eq(store_open(&fx.store, &opt), CD_EOK);
+	fx.store = harness_store_open(&fx.dir);
 	/* Files in reverse order: later events arrive first, so first_seen
 	 * must move back as earlier ones come in. */
 	for (size_t i = sizeof(inputs) / sizeof(inputs[0]); i-- > 0;)
@@ -129,9 +122,7 @@ fixture_down(void)
 		dns_obs_clear(&fx.recs[i].obs);
 	}
 	free(fx.recs);
-	store_close(fx.store);
-	harness_rmdir_rf(fx.dir);
-	free(fx.dir);
+	harness_store_close(fx.store, fx.dir);
 	json_decref(fx.expected);
 	memset(&fx, 0, sizeof(fx));
 }
@@ -845,10 +836,5 @@ main(void)
 	tcase_add_test(tc, test_bearer_auth);
 	tcase_add_test(tc, test_loopback_and_cursor_codec);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_set_fork_status(sr, CK_NOFORK);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return harness_run_nofork(s);
 }

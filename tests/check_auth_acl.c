@@ -7,6 +7,7 @@
 
 #include "auth.h"
 #include "err.h"
+#include "harness.h"
 
 static void
 expect_host(const char *id, const char *want)
@@ -86,9 +87,5 @@ main(void)
 	tcase_add_test(tc, test_matches_computer);
 	tcase_add_test(tc, test_acl_match);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return harness_run(s);
 }

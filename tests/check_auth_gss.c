@@ -522,7 +522,7 @@ main(void)
 {
 	const char *top = getenv("top_srcdir");
 	char cmd[8192], path[4200];
-	int failed;
+	int rc;
 
 	kdc_dir = harness_mkdtemp();
 	snprintf(cmd, sizeof(cmd), "sh '%s/tests/krb5/kdc.sh' start '%s'",
@@ -555,10 +555,7 @@ main(void)
 	tcase_add_test(tc, test_tampered_bodies);
 	tcase_add_test(tc, test_init_bad_keytab);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	rc = harness_run(s);
 
 	snprintf(cmd, sizeof(cmd), "sh '%s/tests/krb5/kdc.sh' stop '%s'",
 	    top ? top : ".", kdc_dir);
@@ -566,5 +563,5 @@ main(void)
 		fprintf(stderr, "cannot stop the test KDC\n");
 	harness_rmdir_rf(kdc_dir);
 	free(kdc_dir);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return rc;
 }

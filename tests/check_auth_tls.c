@@ -222,7 +222,7 @@ main(void)
 {
 	const char *top = getenv("top_srcdir");
 	char cmd[8192];
-	int failed;
+	int rc;
 
 	pki = harness_mkdtemp();
 	snprintf(cmd, sizeof(cmd), "sh '%s/tests/tls/mkcerts.sh' '%s'",
@@ -239,11 +239,8 @@ main(void)
 	tcase_add_test(tc, test_subject_cn);
 	tcase_add_test(tc, test_verify);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	rc = harness_run(s);
 	harness_rmdir_rf(pki);
 	free(pki);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return rc;
 }

@@ -7,6 +7,7 @@
 
 #include "buf.h"
 #include "err.h"
+#include "harness.h"
 
 START_TEST(test_append_and_cap)
 {
@@ -61,9 +62,5 @@ main(void)
 	tcase_add_test(tc, test_printf_long);
 	tcase_add_test(tc, test_strerror);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return harness_run(s);
 }

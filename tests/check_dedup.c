@@ -9,6 +9,7 @@
 
 #include "dedup.h"
 #include "err.h"
+#include "harness.h"
 
 #define MIN	(60 * 1000LL)
 
@@ -246,9 +247,5 @@ main(void)
 	tcase_add_test(tc, test_fields);
 	tcase_add_test(tc, test_threads);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return harness_run(s);
 }

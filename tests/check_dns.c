@@ -254,6 +254,30 @@ START_TEST(test_from_event_other)
 }
 END_TEST
 
+struct all_data_counts {
+	size_t	n22, nodata, withaddr;
+};
+
+static void
+all_data_event(struct event *ev, void *arg)
+{
+	struct all_data_counts *c = arg;
+	struct dns_obs o;
+	int rc = dns_from_event(ev, &o);
+
+	if (ev->event_id == 22) {
+		ck_assert_int_eq(rc, CD_EOK);
+		c->n22++;
+		if (o.nanswers == 0)
+			c->nodata++;
+		else if (o.answers[o.nanswers - 1].is_addr)
+			c->withaddr++;
+	} else {
+		ck_assert_int_eq(rc, CD_EUNSUPPORTED);
+	}
+	dns_obs_clear(&o);
+}
+
 /* Every EID 22 of the shared data parses, with the README's figures. */
 START_TEST(test_all_data)
 {
@@ -265,39 +289,14 @@ START_TEST(test_all_data)
 		"sysmon/lsass_campaign_03.xml", "sysmon/lsass_campaign_04.xml",
 		"sysmon/purplesharp_ad_playbook_i.xml",
 	};
-	size_t i, len, n22 = 0, nodata = 0, withaddr = 0;
+	struct all_data_counts c = { 0 };
 
-	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		char *data = harness_read_data(files[i], &len), *line, *nl;
-
-		for (line = data; *line != '\0'; line = nl + 1) {
-			struct event *ev;
-			struct dns_obs o;
-			int rc;
-
-			nl = strchr(line, '\n');
-			ck_assert_ptr_nonnull(nl);
-			ck_assert_int_eq(event_parse(line, (size_t)(nl - line), &ev), CD_EOK);
-			rc = dns_from_event(ev, &o);
-			if (ev->event_id == 22) {
-				ck_assert_int_eq(rc, CD_EOK);
-				n22++;
-				if (o.nanswers == 0)
-					nodata++;
-				else if (o.answers[o.nanswers - 1].is_addr)
-					withaddr++;
-			} else {
-				ck_assert_int_eq(rc, CD_EUNSUPPORTED);
-			}
-			dns_obs_clear(&o);
-			event_free(ev);
-		}
-		free(data);
-	}
-	ck_assert_uint_eq(n22, 380);
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		harness_each_event(files[i], all_data_event, &c);
+	ck_assert_uint_eq(c.n22, 380);
 	/* 235 "-" and 2 empty QueryResults. */
-	ck_assert_uint_eq(nodata, 237);
-	ck_assert_uint_gt(withaddr, 100);
+	ck_assert_uint_eq(c.nodata, 237);
+	ck_assert_uint_gt(c.withaddr, 100);
 }
 END_TEST
 
@@ -318,9 +317,5 @@ main(void)
 	tcase_add_test(tc, test_from_event_other);
 	tcase_add_test(tc, test_all_data);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return harness_run(s);
 }

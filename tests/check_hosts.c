@@ -12,28 +12,6 @@
 #include "hosts.h"
 #include "store.h"
 
-static char *dir;
-static struct store *st;
-
-static void
-setup(void)
-{
-	struct store_options opt = { 0 };
-
-	dir = harness_mkdtemp();
-	opt.dir = dir;
-	opt.nosync = true;
-	ck_assert_int_eq(store_open(&st, &opt), CD_EOK);
-}
-
-static void
-teardown(void)
-{
-	store_close(st);
-	harness_rmdir_rf(dir);
-	free(dir);
-}
-
 struct upd {
 	const char		*host;
 	int64_t			 now;
@@ -54,7 +32,7 @@ update(const char *host, int64_t now, uint64_t events, uint64_t dns,
 {
 	struct upd u = { host, now, { events, dns, domains, hb } };
 
-	ck_assert_int_eq(store_run(st, apply_update, &u), CD_EOK);
+	ck_assert_int_eq(store_run(harness_store, apply_update, &u), CD_EOK);
 }
 
 START_TEST(test_update_get)
@@ -67,7 +45,7 @@ START_TEST(test_update_get)
 	update("ws5.theshire.local", 3000, 1, 0, 0, true);
 	update("ws5.theshire.local", 9000, 2, 1, 1, false);
 	update("dc01", 7000, 1, 1, 1, false);
-	ck_assert_int_eq(store_read_begin(st, &txn), CD_EOK);
+	ck_assert_int_eq(store_read_begin(harness_store, &txn), CD_EOK);
 	ck_assert_int_eq(hosts_get(txn, "WS5.theshire.local", &hi), CD_EOK);
 	ck_assert_str_eq(hi.host, "ws5.theshire.local");
 	ck_assert_int_eq(hi.first_seen, 3000);
@@ -103,7 +81,7 @@ START_TEST(test_list_paging)
 		snprintf(host, sizeof(host), "host%02d.example", (i * 7) % 25);
 		update(host, 1000 + i, 1, 0, 0, false);
 	}
-	ck_assert_int_eq(store_read_begin(st, &txn), CD_EOK);
+	ck_assert_int_eq(store_read_begin(harness_store, &txn), CD_EOK);
 	do {
 		ck_assert_int_eq(hosts_list(txn, cur, curlen, 4, &l), CD_EOK);
 		for (size_t j = 0; j < l.n; j++) {
@@ -143,13 +121,13 @@ START_TEST(test_images)
 	struct store_txn *txn;
 	char *s;
 
-	ck_assert_int_eq(store_run(st, apply_image, &a), CD_EOK);
-	ck_assert_int_eq(store_run(st, apply_image, &b), CD_EOK);
-	ck_assert_int_eq(store_run(st, apply_image, &a2), CD_EOK);
+	ck_assert_int_eq(store_run(harness_store, apply_image, &a), CD_EOK);
+	ck_assert_int_eq(store_run(harness_store, apply_image, &b), CD_EOK);
+	ck_assert_int_eq(store_run(harness_store, apply_image, &a2), CD_EOK);
 	/* Images are kept as written: case makes another id. */
 	ck_assert_uint_ne(a.id, b.id);
 	ck_assert_uint_eq(a.id, a2.id);
-	ck_assert_int_eq(store_read_begin(st, &txn), CD_EOK);
+	ck_assert_int_eq(store_read_begin(harness_store, &txn), CD_EOK);
 	ck_assert_int_eq(hosts_image_name(txn, b.id, &s), CD_EOK);
 	ck_assert_str_eq(s, b.image);
 	free(s);
@@ -163,14 +141,11 @@ main(void)
 	Suite *s = suite_create("hosts");
 	TCase *tc = tcase_create("core");
 
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, harness_store_setup,
+	    harness_store_teardown);
 	tcase_add_test(tc, test_update_get);
 	tcase_add_test(tc, test_list_paging);
 	tcase_add_test(tc, test_images);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return harness_run(s);
 }

@@ -17,28 +17,6 @@
 #include "index.h"
 #include "store.h"
 
-static char *dir;
-static struct store *st;
-
-static void
-setup(void)
-{
-	struct store_options opt = { 0 };
-
-	dir = harness_mkdtemp();
-	opt.dir = dir;
-	opt.nosync = true;
-	ck_assert_int_eq(store_open(&st, &opt), CD_EOK);
-}
-
-static void
-teardown(void)
-{
-	store_close(st);
-	harness_rmdir_rf(dir);
-	free(dir);
-}
-
 /* The interface's time format: RFC 3339 UTC with milliseconds. */
 static void
 fmt_time(int64_t ms, char out[32])
@@ -95,7 +73,7 @@ flush(struct batch *b)
 
 	if (b->n == 0)
 		return;
-	ck_assert_int_eq(store_run(st, apply_batch, b), CD_EOK);
+	ck_assert_int_eq(store_run(harness_store, apply_batch, b), CD_EOK);
 	total_new_domain += b->new_domain;
 	total_new_on_host += b->new_on_host;
 	total_new_regdom += b->new_regdom;
@@ -125,39 +103,33 @@ seen_before(const char *host, const char *channel, uint64_t rec)
 }
 
 static void
+feed_event(struct event *ev, void *arg)
+{
+	struct batch *b = arg;
+	char host[HOSTS_NAME_MAX];
+	size_t i;
+
+	if (dns_from_event(ev, &b->obs[b->n]) != CD_EOK)
+		return;
+	ck_assert_ptr_nonnull(ev->computer);
+	for (i = 0; ev->computer[i] != '\0' && i + 1 < sizeof(host); i++)
+		host[i] = (char)((ev->computer[i] >= 'A' && ev->computer[i] <= 'Z') ?
+		    ev->computer[i] - 'A' + 'a' : ev->computer[i]);
+	host[i] = '\0';
+	if (seen_before(host, ev->channel, ev->record_id)) {
+		dns_obs_clear(&b->obs[b->n]);
+	} else {
+		memcpy(b->host[b->n], host, sizeof(host));
+		if (++b->n == 64)
+			flush(b);
+	}
+}
+
+static void
 feed_file(const char *rel, struct batch *b)
 {
-	size_t len;
-	char *data = harness_read_data(rel, &len), *line, *nl;
-
-	for (line = data; *line != '\0'; line = nl + 1) {
-		struct event *ev;
-		char host[HOSTS_NAME_MAX];
-		size_t i;
-
-		nl = strchr(line, '\n');
-		ck_assert_ptr_nonnull(nl);
-		ck_assert_int_eq(event_parse(line, (size_t)(nl - line), &ev), CD_EOK);
-		if (dns_from_event(ev, &b->obs[b->n]) != CD_EOK) {
-			event_free(ev);
-			continue;
-		}
-		ck_assert_ptr_nonnull(ev->computer);
-		for (i = 0; ev->computer[i] != '\0' && i + 1 < sizeof(host); i++)
-			host[i] = (char)((ev->computer[i] >= 'A' && ev->computer[i] <= 'Z') ?
-			    ev->computer[i] - 'A' + 'a' : ev->computer[i]);
-		host[i] = '\0';
-		if (seen_before(host, ev->channel, ev->record_id)) {
-			dns_obs_clear(&b->obs[b->n]);
-		} else {
-			memcpy(b->host[b->n], host, sizeof(host));
-			if (++b->n == 64)
-				flush(b);
-		}
-		event_free(ev);
-	}
+	harness_each_event(rel, feed_event, b);
 	flush(b);
-	free(data);
 }
 
 static json_t *
@@ -230,7 +202,7 @@ START_TEST(test_expected_dns)
 	ck_assert_uint_gt(total_new_regdom, 0);
 	ck_assert_uint_lt(total_new_regdom, 83);
 
-	ck_assert_int_eq(store_read_begin(st, &txn), CD_EOK);
+	ck_assert_int_eq(store_read_begin(harness_store, &txn), CD_EOK);
 	json_object_foreach(names, name, v) {
 		ck_assert_int_eq(index_domain_get(txn, name, &d), CD_EOK);
 		fmt_time(d.first_seen, t);
@@ -309,7 +281,7 @@ START_TEST(test_lists)
 	feed_all();
 	names = json_object_get(exp, "names");
 	hosts = json_object_get(exp, "hosts");
-	ck_assert_int_eq(store_read_begin(st, &txn), CD_EOK);
+	ck_assert_int_eq(store_read_begin(harness_store, &txn), CD_EOK);
 
 	/* Window: 2020-10-01 <= first_seen < 2023-01-01, plus max_hosts 1. */
 	ck_assert_int_eq(dns_parse_utctime("2020-10-01 00:00:00.000", &after), CD_EOK);
@@ -406,7 +378,7 @@ START_TEST(test_ip_and_regdom)
 	bool found = false;
 
 	feed_all();
-	ck_assert_int_eq(store_read_begin(st, &txn), CD_EOK);
+	ck_assert_int_eq(store_read_begin(harness_store, &txn), CD_EOK);
 	/* HFDC01.shire.com answered ::ffff:172.18.39.5 (unmapped in the index). */
 	ck_assert_int_eq(index_ip(txn, "::ffff:172.18.39.5", NULL, 0, 0, &il), CD_EOK);
 	for (size_t i = 0; i < il.n; i++)
@@ -468,7 +440,7 @@ put(const char *host, const char *name, const char *image, int64_t t, uint64_t r
 	a.o.image = (char *)image;
 	a.o.time_ms = t;
 	a.o.record_id = rec;
-	ck_assert_int_eq(store_run(st, apply_one, &a), CD_EOK);
+	ck_assert_int_eq(store_run(harness_store, apply_one, &a), CD_EOK);
 	return a.e;
 }
 
@@ -505,7 +477,7 @@ START_TEST(test_late_event)
 	ck_assert(e.new_domain && e.new_on_host && !e.new_regdom);
 	e = put("h1", "a.example.com", "z.exe", 1000, 3);
 	ck_assert(!e.new_domain && !e.new_on_host && !e.new_regdom);
-	ck_assert_int_eq(store_read_begin(st, &txn), CD_EOK);
+	ck_assert_int_eq(store_read_begin(harness_store, &txn), CD_EOK);
 	ck_assert_int_eq(index_domain_get(txn, "A.Example.COM.", &d), CD_EOK);
 	ck_assert_int_eq(d.first_seen, 1000);
 	ck_assert_int_eq(d.last_seen, 5000);
@@ -530,7 +502,7 @@ START_TEST(test_late_event)
 	/* Same time on two hosts: the smaller host name is the first host. */
 	put("zz", "tie.example", "z.exe", 7000, 1);
 	put("aa", "tie.example", "a.exe", 7000, 99);
-	ck_assert_int_eq(store_read_begin(st, &txn), CD_EOK);
+	ck_assert_int_eq(store_read_begin(harness_store, &txn), CD_EOK);
 	ck_assert_int_eq(index_domain_get(txn, "tie.example", &d), CD_EOK);
 	ck_assert_str_eq(d.first_host, "aa");
 	ck_assert_str_eq(d.first_image, "a.exe");
@@ -559,12 +531,12 @@ START_TEST(test_prune)
 	a.prune_before = 10000;
 	a.max_deletes = 4;
 	do {
-		ck_assert_int_eq(store_run(st, apply_one, &a), CD_EOK);
+		ck_assert_int_eq(store_run(harness_store, apply_one, &a), CD_EOK);
 		total += a.deleted;
 	} while (a.deleted == a.max_deletes);
 	/* n0..n8 on h1 were old; n9 on h1 and n0 on h2 are not. */
 	ck_assert_uint_eq(total, 9);
-	ck_assert_int_eq(store_read_begin(st, &txn), CD_EOK);
+	ck_assert_int_eq(store_read_begin(harness_store, &txn), CD_EOK);
 	ck_assert_uint_eq(count_list(txn, "h1"), 1);
 	ck_assert_uint_eq(count_list(txn, "h2"), 1);
 	ck_assert_int_eq(index_hostdom_get(txn, "h1", "n3.example", &hd), CD_ENOTFOUND);
@@ -585,7 +557,8 @@ main(void)
 	Suite *s = suite_create("index");
 	TCase *tc = tcase_create("core");
 
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, harness_store_setup,
+	    harness_store_teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_expected_dns);
 	tcase_add_test(tc, test_lists);
@@ -593,9 +566,5 @@ main(void)
 	tcase_add_test(tc, test_late_event);
 	tcase_add_test(tc, test_prune);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return harness_run(s);
 }

@@ -293,16 +293,14 @@ put_proc(struct store_txn *txn, void *arg)
 /* After a restart the in-memory cache is empty; the store remembers. */
 START_TEST(test_store_persistence)
 {
-	char *dir = harness_mkdtemp();
-	struct store_options opt = { .dir = dir, .nosync = true };
-	struct store *st = NULL;
+	char *dir = NULL;
+	struct store *st = harness_store_open(&dir);
 	struct store_txn *txn;
 	struct lolbas_proc *p = NULL;
 	struct lolbas *lb;
 	struct event *ev[3];
 
 	load_scenario(ev);
-	ck_assert_int_eq(store_open(&st, &opt), CD_EOK);
 	ck_assert_int_eq(store_run(st, put_proc, ev[0]), CD_EOK);
 	/* Other events are a no-op. */
 	ck_assert_int_eq(store_run(st, put_proc, ev[1]), CD_EOK);
@@ -329,10 +327,8 @@ START_TEST(test_store_persistence)
 	ck_assert(joined(lb, ev[2]));
 	lolbas_free(lb);
 
-	store_close(st);
+	harness_store_close(st, dir);
 	free_scenario(ev);
-	harness_rmdir_rf(dir);
-	free(dir);
 }
 END_TEST
 
@@ -349,9 +345,5 @@ main(void)
 	tcase_add_test(tc, test_lru_bound);
 	tcase_add_test(tc, test_store_persistence);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return harness_run(s);
 }

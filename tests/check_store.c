@@ -1067,9 +1067,5 @@ main(void)
 	tcase_add_test(tc, test_crash_reopen);
 	tcase_add_test(tc, test_disk_full);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return harness_run(s);
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "err.h"
+#include "harness.h"
 #include "timeparse.h"
 
 /* 2020-10-21T19:08:12.455Z, the example time of interface.md. */
@@ -119,9 +120,5 @@ main(void)
 	tcase_add_test(tc, test_relative);
 	tcase_add_test(tc, test_now);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return harness_run(s);
 }

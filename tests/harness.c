@@ -3,12 +3,16 @@
 
 #include <check.h>
 #include <ftw.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "err.h"
+#include "event.h"
 #include "harness.h"
+#include "store.h"
 
 char *
 harness_mkdtemp(void)
@@ -85,4 +89,86 @@ harness_read_data(const char *rel, size_t *len)
 
 	ck_assert_msg(d != NULL, "missing test data %s", harness_data_path(rel));
 	return d;
+}
+
+struct store *
+harness_store_open(char **dirp)
+{
+	struct store_options opt = { 0 };
+	struct store *st = NULL;
+
+	*dirp = harness_mkdtemp();
+	opt.dir = *dirp;
+	opt.nosync = true;
+	ck_assert_int_eq(store_open(&st, &opt), CD_EOK);
+	return st;
+}
+
+void
+harness_store_close(struct store *st, char *dir)
+{
+	store_close(st);
+	harness_rmdir_rf(dir);
+	free(dir);
+}
+
+struct store *harness_store;
+static char *harness_store_dir;
+
+void
+harness_store_setup(void)
+{
+	harness_store = harness_store_open(&harness_store_dir);
+}
+
+void
+harness_store_teardown(void)
+{
+	harness_store_close(harness_store, harness_store_dir);
+	harness_store = NULL;
+	harness_store_dir = NULL;
+}
+
+void
+harness_each_event(const char *rel, void (*fn)(struct event *, void *),
+    void *arg)
+{
+	char *data = harness_read_data(rel, NULL), *line, *nl;
+
+	for (line = data; *line != '\0'; line = nl + 1) {
+		struct event *ev = NULL;
+
+		nl = strchr(line, '\n');
+		ck_assert_msg(nl != NULL, "%s: last line without a newline", rel);
+		ck_assert_int_eq(event_parse(line, (size_t)(nl - line), &ev), CD_EOK);
+		fn(ev, arg);
+		event_free(ev);
+	}
+	free(data);
+}
+
+static int
+harness_run_mode(Suite *s, bool nofork)
+{
+	SRunner *sr = srunner_create(s);
+	int failed;
+
+	if (nofork)
+		srunner_set_fork_status(sr, CK_NOFORK);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+int
+harness_run(Suite *s)
+{
+	return harness_run_mode(s, false);
+}
+
+int
+harness_run_nofork(Suite *s)
+{
+	return harness_run_mode(s, true);
 }

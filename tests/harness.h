@@ -8,6 +8,11 @@
 
 #include <stddef.h>
 
+#include <check.h>
+
+struct event;
+struct store;
+
 /** Create a fresh temporary directory; the caller frees the string and
  * removes the directory with harness_rmdir_rf(). */
 char *harness_mkdtemp(void);
@@ -20,5 +25,32 @@ const char *harness_data_path(const char *rel);
 char *harness_read_data(const char *rel, size_t *len);
 /** Read any file; NULL when missing. */
 char *harness_read_file(const char *path, size_t *len);
+
+/** Open a store (nosync: tests need no durability) in a fresh temporary
+ * directory; *dirp gets that directory. Close both with
+ * harness_store_close(). */
+struct store *harness_store_open(char **dirp);
+/** Close st, remove dir and everything in it, and free dir; either may be
+ * NULL. */
+void harness_store_close(struct store *st, char *dir);
+/** The store of the checked fixture harness_store_setup() /
+ * harness_store_teardown(), which open it in a fresh directory with
+ * harness_store_open() and close it with harness_store_close(). */
+extern struct store *harness_store;
+void harness_store_setup(void);
+void harness_store_teardown(void);
+/** Parse every line of the tests/data file rel as one event (each line
+ * must end in a newline and parse) and call fn with it; the event is freed
+ * after fn returns. */
+void harness_each_event(const char *rel,
+    void (*fn)(struct event *ev, void *arg), void *arg);
+
+/** Run every test of s in check's default mode (a child process per test
+ * unless CK_FORK=no), free the runner and with it s, and return
+ * EXIT_SUCCESS when none failed, else EXIT_FAILURE: main()'s exit code. */
+int harness_run(Suite *s);
+/** As harness_run(), but always in one process (CK_NOFORK), for suites
+ * whose tests share process-wide state across tests. */
+int harness_run_nofork(Suite *s);
 
 #endif
