@@ -81,7 +81,6 @@ struct conf_parse {
 static int conf_walk(struct conf_parse *, xmlNode *, const char *);
 static int conf_set_item(struct conf_parse *, size_t, xmlNode *);
 static int conf_parse_outputs(struct conf_parse *, xmlNode *);
-static char *conf_node_text(xmlNode *);
 
 int
 conf_strv_add(struct conf_strv *sv, const char *s)
@@ -286,28 +285,6 @@ conf_free(struct cd_conf *c)
 	free(c);
 }
 
-/* The element's text with XML whitespace trimmed; NULL on ENOMEM. */
-static char *
-conf_node_text(xmlNode *n)
-{
-	xmlChar *x = xmlNodeGetContent(n);
-	const char *s, *e;
-	char *r;
-
-	if (x == NULL)
-		return strdup("");
-	s = (const char *)x;
-	while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
-		s++;
-	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' ||
-	    e[-1] == '\n'))
-		e--;
-	r = strndup(s, (size_t)(e - s));
-	xmlFree(x);
-	return r;
-}
-
 static int
 conf_set_item(struct conf_parse *cp, size_t idx, xmlNode *n)
 {
@@ -326,7 +303,7 @@ conf_set_item(struct conf_parse *cp, size_t idx, xmlNode *n)
 	}
 	if (first)
 		cp->seen[idx] = line;
-	if ((v = conf_node_text(n)) == NULL)
+	if ((v = conf_xml_text(n)) == NULL)
 		return -ENOMEM;
 	/* The schema has checked the lexical form of every value. */
 	switch (it->type) {
@@ -448,7 +425,7 @@ conf_parse_outputs(struct conf_parse *cp, xmlNode *outputs)
 			kv = &o->kv[o->nkv++];
 			kv->line = (unsigned)xmlGetLineNo(s);
 			kv->key = strdup((const char *)s->name);
-			kv->value = conf_node_text(s);
+			kv->value = conf_xml_text(s);
 			if (kv->key == NULL || kv->value == NULL)
 				return -ENOMEM;
 		}

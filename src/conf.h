@@ -174,6 +174,13 @@ struct _xmlDoc;
 struct buf;
 int conf_xml_read(const char *path, const char *xsd, struct _xmlDoc **out,
     struct buf *errs);
+/**
+ * Shared with subscription.c: the text content of element n with XML
+ * whitespace (space, tab, CR, LF) trimmed at both ends, malloc'd (the
+ * caller frees it); "" for an element without content, NULL on ENOMEM.
+ */
+struct _xmlNode;
+char *conf_xml_text(struct _xmlNode *n);
 /** Append "file:line: reason" (line 0 omits the line) to errs. */
 void conf_err(struct buf *errs, const char *file, long line, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

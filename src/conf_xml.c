@@ -128,6 +128,27 @@ fail:
 	return rc;
 }
 
+char *
+conf_xml_text(xmlNode *n)
+{
+	xmlChar *x = xmlNodeGetContent(n);
+	const char *s, *e;
+	char *r;
+
+	if (x == NULL)
+		return strdup("");
+	s = (const char *)x;
+	while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' ||
+	    e[-1] == '\n'))
+		e--;
+	r = strndup(s, (size_t)(e - s));
+	xmlFree(x);
+	return r;
+}
+
 int
 conf_xml_read(const char *path, const char *xsd, xmlDoc **out, struct buf *errs)
 {

@@ -55,27 +55,6 @@ static const char *const subscription_single[] = {
 static int subscription_from_doc(xmlDoc *, const char *, struct buf *,
     struct subscription **);
 
-static char *
-subscription_text(xmlNode *n)
-{
-	xmlChar *x = xmlNodeGetContent(n);
-	const char *s, *e;
-	char *r;
-
-	if (x == NULL)
-		return strdup("");
-	s = (const char *)x;
-	while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
-		s++;
-	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' ||
-	    e[-1] == '\n'))
-		e--;
-	r = strndup(s, (size_t)(e - s));
-	xmlFree(x);
-	return r;
-}
-
 static bool
 subscription_is(xmlNode *n, const char *ns, const char *name)
 {
@@ -300,7 +279,7 @@ subscription_parse_delivery(struct subscription *sub, xmlNode *d,
 				char *v;
 				if (!subscription_is(b, SUB_NS, NULL))
 					continue;
-				if ((v = subscription_text(b)) == NULL)
+				if ((v = conf_xml_text(b)) == NULL)
 					return -ENOMEM;
 				if (strcmp((const char *)b->name, "MaxItems") == 0)
 					sub->max_items = (uint32_t)strtoul(v, NULL, 10);
@@ -331,7 +310,7 @@ subscription_parse_ext(struct subscription *sub, xmlNode *n, const char *file,
 	int rc = CD_EOK;
 
 	if (strcmp((const char *)n->name, "Identifier") == 0) {
-		if ((v = subscription_text(n)) == NULL)
+		if ((v = conf_xml_text(n)) == NULL)
 			return -ENOMEM;
 		if (!subscription_is_guid(v)) {
 			conf_err(errs, file, xmlGetLineNo(n),
@@ -354,7 +333,7 @@ subscription_parse_ext(struct subscription *sub, xmlNode *n, const char *file,
 				continue;
 			}
 			free(v);
-			if ((v = subscription_text(s)) == NULL)
+			if ((v = conf_xml_text(s)) == NULL)
 				return -ENOMEM;
 			if (*v == '\0') {
 				conf_err(errs, file, xmlGetLineNo(s), "empty cd:Source");
@@ -376,7 +355,7 @@ subscription_parse_ext(struct subscription *sub, xmlNode *n, const char *file,
 static int
 subscription_set_text(char **field, xmlNode *n)
 {
-	char *v = subscription_text(n);
+	char *v = conf_xml_text(n);
 
 	if (v == NULL)
 		return -ENOMEM;
@@ -412,7 +391,7 @@ subscription_parse_child(struct subscription *sub, xmlNode *n,
 			for (xmlNode *ca = l->children; ca != NULL; ca = ca->next) {
 				if (!subscription_is(ca, SUB_NS, "IssuerCA"))
 					continue;
-				if ((v = subscription_text(ca)) == NULL)
+				if ((v = conf_xml_text(ca)) == NULL)
 					return -ENOMEM;
 				rc = conf_strv_add(&sub->issuer_cas, v);
 				free(v);
@@ -422,7 +401,7 @@ subscription_parse_child(struct subscription *sub, xmlNode *n,
 		}
 		return CD_EOK;
 	}
-	if ((v = subscription_text(n)) == NULL)
+	if ((v = conf_xml_text(n)) == NULL)
 		return -ENOMEM;
 	if (strcmp(name, "SubscriptionId") == 0) {
 		free(sub->name);
