@@ -23,11 +23,11 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <libgen.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -41,6 +41,7 @@
 #include "log.h"
 #include "output.h"
 #include "output_file.h"
+#include "output_kv.h"
 #include "output_sinks.h"
 
 #define OUTPUT_FILE_ROTATE_BYTES	(100ULL * 1024 * 1024)
@@ -79,7 +80,6 @@ static int	output_file_gzip(const char *, const char *);
 static void	output_file_prune(struct output_file *);
 static bool	output_file_is_rotated(const struct output_file *, const char *);
 static int	output_file_cmp(const void *, const void *);
-static int	output_file_bool(const char *, bool *);
 static void	output_file_fail(struct output_file *, const char *, int);
 
 const struct output_sink_ops output_file_ops = {
@@ -108,18 +108,6 @@ output_file_real_now(void)
 }
 
 static int
-output_file_bool(const char *v, bool *out)
-{
-	if (strcasecmp(v, "true") == 0 || strcasecmp(v, "yes") == 0 || strcmp(v, "1") == 0)
-		*out = true;
-	else if (strcasecmp(v, "false") == 0 || strcasecmp(v, "no") == 0 || strcmp(v, "0") == 0)
-		*out = false;
-	else
-		return CD_EPARSE;
-	return CD_EOK;
-}
-
-static int
 output_file_create(const struct conf_output *conf, void **sinkp, char **errmsg)
 {
 	struct output_file *f;
@@ -143,73 +131,66 @@ output_file_create(const struct conf_output *conf, void **sinkp, char **errmsg)
 	}
 	for (size_t i = 0; i < conf->nkv; i++) {
 		const struct conf_kv *kv = &conf->kv[i];
-		unsigned long long v = 0;
-		char *end = NULL;
-		bool num = kv->value[0] >= '0' && kv->value[0] <= '9';
+		unsigned long v;
+		char *end;
 
 		if (output_kv_is_common(kv->key))
 			continue;
-		if (num) {
-			errno = 0;
-			v = strtoull(kv->value, &end, strcmp(kv->key, "mode") == 0 ? 8 : 10);
-			num = errno == 0 && *end == '\0';
-		}
 		if (strcmp(kv->key, "path") == 0) {
 			free(f->path);
+			f->path = NULL;
 			if (kv->value[0] == '\0' || kv->value[strlen(kv->value) - 1] == '/') {
-				conf_err(&errs, "config", kv->line,
-				    "output \"%s\": path must name a file", conf->name);
+				output_kv_err(&errs, conf, kv->line, "path must name a file");
 				rc = CD_ECONFIG;
 			} else if ((f->path = strdup(kv->value)) == NULL) {
 				rc = -ENOMEM;
 				goto fail;
 			}
 		} else if (strcmp(kv->key, "rotate_bytes") == 0) {
-			if (!num) {
-				conf_err(&errs, "config", kv->line,
-				    "output \"%s\": rotate_bytes must be a number of bytes",
-				    conf->name);
+			if (output_kv_ulong(kv->value, 0, ULONG_MAX, &v) != CD_EOK) {
+				output_kv_err(&errs, conf, kv->line,
+				    "rotate_bytes must be a number of bytes");
 				rc = CD_ECONFIG;
-			}
-			f->rotate_bytes = v;
+			} else
+				f->rotate_bytes = v;
 		} else if (strcmp(kv->key, "rotate_seconds") == 0) {
-			if (!num || v > INT64_MAX / 1000) {
-				conf_err(&errs, "config", kv->line,
-				    "output \"%s\": rotate_seconds must be a number of seconds",
-				    conf->name);
+			if (output_kv_ulong(kv->value, 0, INT64_MAX / 1000, &v) != CD_EOK) {
+				output_kv_err(&errs, conf, kv->line,
+				    "rotate_seconds must be a number of seconds");
 				rc = CD_ECONFIG;
-			}
-			f->rotate_seconds = (int64_t)v;
+			} else
+				f->rotate_seconds = (int64_t)v;
 		} else if (strcmp(kv->key, "keep") == 0) {
-			if (!num || v > 100000) {
-				conf_err(&errs, "config", kv->line,
-				    "output \"%s\": keep must be 0..100000", conf->name);
+			if (output_kv_ulong(kv->value, 0, 100000, &v) != CD_EOK) {
+				output_kv_err(&errs, conf, kv->line, "keep must be 0..100000");
 				rc = CD_ECONFIG;
-			}
-			f->keep = (unsigned)v;
+			} else
+				f->keep = (unsigned)v;
 		} else if (strcmp(kv->key, "compress") == 0) {
-			if (output_file_bool(kv->value, &f->compress) != CD_EOK) {
-				conf_err(&errs, "config", kv->line,
-				    "output \"%s\": compress must be true or false", conf->name);
+			if (output_kv_bool(kv->value, &f->compress) != CD_EOK) {
+				output_kv_err(&errs, conf, kv->line,
+				    "compress must be true or false");
 				rc = CD_ECONFIG;
 			}
 		} else if (strcmp(kv->key, "mode") == 0) {
-			if (!num || v > 07777) {
-				conf_err(&errs, "config", kv->line,
-				    "output \"%s\": mode must be octal, like 0640", conf->name);
+			/* Octal, as chmod takes it: the one setting that is. */
+			errno = 0;
+			v = strtoul(kv->value, &end, 8);
+			if (kv->value[0] < '0' || kv->value[0] > '9' || errno != 0 ||
+			    *end != '\0' || v > 07777) {
+				output_kv_err(&errs, conf, kv->line,
+				    "mode must be octal, like 0640");
 				rc = CD_ECONFIG;
-			}
-			f->mode = (mode_t)v;
+			} else
+				f->mode = (mode_t)v;
 		} else {
-			conf_err(&errs, "config", kv->line,
-			    "output \"%s\": unknown setting \"%s\" for a file output",
-			    conf->name, kv->key);
+			output_kv_err(&errs, conf, kv->line,
+			    "unknown setting \"%s\" for a file output", kv->key);
 			rc = CD_ECONFIG;
 		}
 	}
 	if (f->path == NULL && rc == CD_EOK) {
-		conf_err(&errs, "config", conf->line, "output \"%s\": path is required",
-		    conf->name);
+		output_kv_err(&errs, conf, 0, "path is required");
 		rc = CD_ECONFIG;
 	}
 	if (rc != CD_EOK)

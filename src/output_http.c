@@ -28,7 +28,6 @@
  */
 #include "config.h"
 
-#include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <pthread.h>
@@ -45,6 +44,7 @@
 #include "log.h"
 #include "output.h"
 #include "output_http_int.h"
+#include "output_kv.h"
 #include "output_sinks.h"
 
 static int	output_http_create(const struct conf_output *, void **, char **);
@@ -68,57 +68,6 @@ static void
 output_http_global_init(void)
 {
 	output_http_global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
-static void
-output_http_cerr(struct buf *errs, const struct conf_output *co, unsigned line,
-    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-/*
- * One "config:LINE: output "name": reason" entry, as the other sinks write
- * them (the sink does not know the file's name).
- */
-static void
-output_http_cerr(struct buf *errs, const struct conf_output *co, unsigned line,
-    const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	conf_err(errs, "config", line ? line : co->line, "output \"%s\": %s",
-	    co->name, msg);
-}
-
-static bool
-output_http_parse_bool(const char *s, bool *out)
-{
-	if (strcmp(s, "true") == 0 || strcmp(s, "yes") == 0 || strcmp(s, "1") == 0)
-		*out = true;
-	else if (strcmp(s, "false") == 0 || strcmp(s, "no") == 0 || strcmp(s, "0") == 0)
-		*out = false;
-	else
-		return false;
-	return true;
-}
-
-static bool
-output_http_parse_ulong(const char *s, unsigned long lo, unsigned long hi,
-    unsigned long *out)
-{
-	char *end;
-	unsigned long v;
-
-	if (!isdigit((unsigned char)*s))
-		return false;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v < lo || v > hi)
-		return false;
-	*out = v;
-	return true;
 }
 
 /*
@@ -191,6 +140,7 @@ output_http_create(const struct conf_output *co, void **sink, char **errmsg)
 	unsigned url_line = 0, format_line = 0;
 	struct buf errs, hdr;
 	unsigned long v;
+	unsigned secs;
 	int rc = CD_EOK;
 
 	*sink = NULL;
@@ -201,7 +151,7 @@ output_http_create(const struct conf_output *co, void **sink, char **errmsg)
 		return -ENOMEM;
 	pthread_once(&output_http_once, output_http_global_init);
 	if (output_http_global_rc != CURLE_OK) {
-		output_http_cerr(&errs, co, 0, "libcurl initialisation failed");
+		output_kv_err(&errs, co, 0, "libcurl initialisation failed");
 		rc = CD_ECONFIG;
 		goto fail;
 	}
@@ -224,7 +174,7 @@ output_http_create(const struct conf_output *co, void **sink, char **errmsg)
 		else if (strcmp(kv->value, "elastic") == 0)
 			s->mode = OUTPUT_HTTP_ELASTIC;
 		else {
-			output_http_cerr(&errs, co, kv->line, "mode must be hec or elastic");
+			output_kv_err(&errs, co, kv->line, "mode must be hec or elastic");
 			rc = CD_ECONFIG;
 		}
 	}
@@ -245,7 +195,7 @@ output_http_create(const struct conf_output *co, void **sink, char **errmsg)
 			const char *colon = strchr(kv->value, ':');
 			if (colon == NULL || colon == kv->value ||
 			    strpbrk(kv->value, "\r\n") != NULL) {
-				output_http_cerr(&errs, co, kv->line,
+				output_kv_err(&errs, co, kv->line,
 				    "header must be \"Name: value\"");
 				rc = CD_ECONFIG;
 			} else if (output_http_header_add(s, kv->value) != CD_EOK) {
@@ -259,13 +209,13 @@ output_http_create(const struct conf_output *co, void **sink, char **errmsg)
 				goto fail;
 			}
 		} else if (strcmp(kv->key, "gzip") == 0) {
-			if (!output_http_parse_bool(kv->value, &s->gzip)) {
-				output_http_cerr(&errs, co, kv->line, "gzip must be true or false");
+			if (output_kv_bool(kv->value, &s->gzip) != CD_EOK) {
+				output_kv_err(&errs, co, kv->line, "gzip must be true or false");
 				rc = CD_ECONFIG;
 			}
 		} else if (strcmp(kv->key, "insecure") == 0) {
-			if (!output_http_parse_bool(kv->value, &s->insecure)) {
-				output_http_cerr(&errs, co, kv->line,
+			if (output_kv_bool(kv->value, &s->insecure) != CD_EOK) {
+				output_kv_err(&errs, co, kv->line,
 				    "insecure must be true or false");
 				rc = CD_ECONFIG;
 			}
@@ -276,34 +226,34 @@ output_http_create(const struct conf_output *co, void **sink, char **errmsg)
 				goto fail;
 			}
 			if (access(kv->value, R_OK) != 0) {
-				output_http_cerr(&errs, co, kv->line, "ca_file %s: %s",
+				output_kv_err(&errs, co, kv->line, "ca_file %s: %s",
 				    kv->value, strerror(errno));
 				rc = CD_ECONFIG;
 			}
 		} else if (strcmp(kv->key, "timeout") == 0) {
-			if (!output_http_parse_ulong(kv->value, 1, 3600, &v)) {
-				output_http_cerr(&errs, co, kv->line,
+			if (output_kv_seconds(kv->value, &secs) != CD_EOK) {
+				output_kv_err(&errs, co, kv->line,
 				    "timeout must be 1..3600 seconds");
 				rc = CD_ECONFIG;
 			} else
-				s->timeout_s = (long)v;
+				s->timeout_s = (long)secs;
 		} else if (strcmp(kv->key, "batch_bytes") == 0) {
-			if (!output_http_parse_ulong(kv->value, HTTP_BATCH_BYTES_MIN,
-			    HTTP_BATCH_BYTES_MAX, &v)) {
-				output_http_cerr(&errs, co, kv->line,
+			if (output_kv_ulong(kv->value, HTTP_BATCH_BYTES_MIN,
+			    HTTP_BATCH_BYTES_MAX, &v) != CD_EOK) {
+				output_kv_err(&errs, co, kv->line,
 				    "batch_bytes must be %d..%d", HTTP_BATCH_BYTES_MIN,
 				    HTTP_BATCH_BYTES_MAX);
 				rc = CD_ECONFIG;
 			} else
 				s->batch_bytes = v;
 		} else {
-			output_http_cerr(&errs, co, kv->line,
+			output_kv_err(&errs, co, kv->line,
 			    "unknown setting \"%s\" for an http output", kv->key);
 			rc = CD_ECONFIG;
 		}
 	}
 	if (url == NULL) {
-		output_http_cerr(&errs, co, 0, "url is required");
+		output_kv_err(&errs, co, 0, "url is required");
 		rc = CD_ECONFIG;
 	} else {
 		char *why;
@@ -313,22 +263,22 @@ output_http_create(const struct conf_output *co, void **sink, char **errmsg)
 			goto fail;
 		}
 		if (urc != CD_EOK) {
-			output_http_cerr(&errs, co, url_line, "url \"%s\" %s", url, why);
+			output_kv_err(&errs, co, url_line, "url \"%s\" %s", url, why);
 			rc = CD_ECONFIG;
 		}
 	}
 	if (s->mode == OUTPUT_HTTP_ELASTIC && strcmp(format, "raw") == 0) {
-		output_http_cerr(&errs, co, format_line,
+		output_kv_err(&errs, co, format_line,
 		    "mode elastic needs format json or ecs (documents are JSON)");
 		rc = CD_ECONFIG;
 	}
 	if (s->mode == OUTPUT_HTTP_HEC && token == NULL) {
-		output_http_cerr(&errs, co, 0, "mode hec needs a token");
+		output_kv_err(&errs, co, 0, "mode hec needs a token");
 		rc = CD_ECONFIG;
 	}
 	if (token != NULL) {
 		if (strpbrk(token, "\r\n") != NULL) {
-			output_http_cerr(&errs, co, 0, "token must be one line");
+			output_kv_err(&errs, co, 0, "token must be one line");
 			rc = CD_ECONFIG;
 		}
 		buf_printf(&hdr, "Authorization: %s %s",

@@ -29,6 +29,7 @@
 #include "err.h"
 #include "log.h"
 #include "output.h"
+#include "output_kv.h"
 #include "output_sinks.h"
 
 #define KAFKA_TIMEOUT_DEFAULT	30
@@ -69,28 +70,6 @@ const struct output_sink_ops output_kafka_ops = {
 	.reopen = output_kafka_reopen,
 	.destroy = output_kafka_destroy,
 };
-
-static void
-output_kafka_cerr(struct buf *errs, const struct conf_output *co, unsigned line,
-    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-/*
- * One "config:LINE: output "name": reason" entry, as the other sinks write
- * them (the sink does not know the file's name).
- */
-static void
-output_kafka_cerr(struct buf *errs, const struct conf_output *co, unsigned line,
-    const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	conf_err(errs, "config", line ? line : co->line, "output \"%s\": %s",
-	    co->name, msg);
-}
 
 /* Called from rd_kafka_poll(), so on the output's thread. */
 static void
@@ -161,7 +140,7 @@ output_kafka_set(rd_kafka_conf_t *conf, const char *name, const char *value,
 	char err[512];
 
 	if (rd_kafka_conf_set(conf, name, value, err, sizeof(err)) != RD_KAFKA_CONF_OK) {
-		output_kafka_cerr(errs, co, line, "kafka property %s: %s", name, err);
+		output_kv_err(errs, co, line, "kafka property %s: %s", name, err);
 		return CD_ECONFIG;
 	}
 	return CD_EOK;
@@ -207,34 +186,32 @@ output_kafka_create(const struct conf_output *co, void **sink, char **errmsg)
 			else if (strcmp(kv->value, "none") == 0)
 				s->key_host = false;
 			else {
-				output_kafka_cerr(&errs, co, kv->line, "key must be host or none");
+				output_kv_err(&errs, co, kv->line, "key must be host or none");
 				rc = CD_ECONFIG;
 			}
 		} else if (strcmp(kv->key, "compression") == 0) {
 			compression = kv->value;
 			compression_line = kv->line;
 		} else if (strcmp(kv->key, "timeout") == 0) {
-			char *end;
-			unsigned long v = strtoul(kv->value, &end, 10);
-			if (kv->value[0] < '0' || kv->value[0] > '9' || *end != '\0' ||
-			    v < 1 || v > 3600) {
-				output_kafka_cerr(&errs, co, kv->line,
+			unsigned secs;
+			if (output_kv_seconds(kv->value, &secs) != CD_EOK) {
+				output_kv_err(&errs, co, kv->line,
 				    "timeout must be 1..3600 seconds");
 				rc = CD_ECONFIG;
 			} else
-				s->timeout_ms = (int)v * 1000;
+				s->timeout_ms = (int)secs * 1000;
 		} else {
-			output_kafka_cerr(&errs, co, kv->line,
+			output_kv_err(&errs, co, kv->line,
 			    "unknown setting \"%s\" for a kafka output", kv->key);
 			rc = CD_ECONFIG;
 		}
 	}
 	if (s->topic == NULL || s->topic[0] == '\0') {
-		output_kafka_cerr(&errs, co, 0, "topic is required");
+		output_kv_err(&errs, co, 0, "topic is required");
 		rc = CD_ECONFIG;
 	}
 	if (brokers == NULL) {
-		output_kafka_cerr(&errs, co, 0, "brokers is required");
+		output_kv_err(&errs, co, 0, "brokers is required");
 		rc = CD_ECONFIG;
 	} else if (output_kafka_set(s->conf, "bootstrap.servers", brokers, &errs, co,
 	    brokers_line) != CD_EOK)
@@ -257,7 +234,7 @@ output_kafka_create(const struct conf_output *co, void **sink, char **errmsg)
 			continue;
 		char *eq = strchr(kv->value, '=');
 		if (eq == NULL || eq == kv->value) {
-			output_kafka_cerr(&errs, co, kv->line, "property must be name=value");
+			output_kv_err(&errs, co, kv->line, "property must be name=value");
 			rc = CD_ECONFIG;
 			continue;
 		}
@@ -267,7 +244,7 @@ output_kafka_create(const struct conf_output *co, void **sink, char **errmsg)
 			goto fail;
 		}
 		if (output_kafka_forbidden(pname)) {
-			output_kafka_cerr(&errs, co, kv->line,
+			output_kv_err(&errs, co, kv->line,
 			    "kafka property %s is fixed by collectord", pname);
 			rc = CD_ECONFIG;
 		} else if (output_kafka_set(s->conf, pname, eq + 1, &errs, co,

@@ -52,6 +52,7 @@
 #include "err.h"
 #include "log.h"
 #include "output.h"
+#include "output_kv.h"
 #include "output_sinks.h"
 #include "syslog_fmt.h"
 
@@ -59,18 +60,11 @@
 
 struct output_relp {
 	char		*name;
-	char		*host;
-	char		 port[8];
-	unsigned	 facility;
-	size_t		 max_message;
+	struct output_kv_syslog cfg;	/* host, port, TLS files, facility, ... */
 	int		 window;
 	unsigned	 connect_timeout_s;
 	unsigned	 timeout_s;
 	bool		 tls;
-	char		*ca_file;
-	char		*server_name;
-	char		*cert_file;
-	char		*key_file;
 
 	relpEngine_t	*engine;	/* made at the first send */
 	relpRetVal	 err;		/* first error reported in this session */
@@ -81,6 +75,8 @@ struct output_relp {
 
 static int output_relp_create(const struct conf_output *conf, void **sinkp,
     char **errmsg);
+static const char *output_relp_setting(struct output_relp *r,
+    const struct conf_kv *kv);
 static int output_relp_send(void *sink, const struct output_msg *msgs, size_t n,
     size_t *delivered);
 static void output_relp_destroy(void *sink);
@@ -136,22 +132,52 @@ output_relp_dbgprint(char *fmt, ...)
 	(void)fmt;
 }
 
+/* A setting of this output alone: NULL when taken, else why not. */
+static const char *
+output_relp_setting(struct output_relp *r, const struct conf_kv *kv)
+{
+	unsigned long v;
+	unsigned s;
+
+	if (strcmp(kv->key, "window") == 0) {
+		/* librelp ignores windows below 2. */
+		if (output_kv_ulong(kv->value, 2, 10000, &v) != CD_EOK)
+			return "window must be 2..10000";
+		r->window = (int)v;
+	} else if (strcmp(kv->key, "connect_timeout") == 0 ||
+	    strcmp(kv->key, "timeout") == 0) {
+		if (output_kv_seconds(kv->value, &s) != CD_EOK)
+			return "timeouts are 1..3600 seconds";
+		if (kv->key[0] == 'c')
+			r->connect_timeout_s = s;
+		else
+			r->timeout_s = s;
+	} else if (strcmp(kv->key, "tls") == 0) {
+		if (strcmp(kv->value, "on") == 0)
+			r->tls = true;
+		else if (strcmp(kv->value, "off") == 0)
+			r->tls = false;
+		else
+			return "tls must be on or off";
+	} else {
+		return "unknown setting";
+	}
+	return NULL;
+}
+
 static int
 output_relp_create(const struct conf_output *conf, void **sinkp, char **errmsg)
 {
 	struct output_relp *r;
 	struct buf errs;
-	unsigned long v;
-	int rc = CD_EOK;
+	int rc = CD_EOK, taken;
 
 	*sinkp = NULL;
 	*errmsg = NULL;
 	buf_init(&errs, 0);
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return -ENOMEM;
-	snprintf(r->port, sizeof(r->port), "2514");
-	r->facility = SYSLOG_FMT_FACILITY_DEFAULT;
-	r->max_message = SYSLOG_FMT_MAX_DEFAULT;
+	output_kv_syslog_init(&r->cfg);
 	r->window = OUTPUT_RELP_WINDOW_DEFAULT;
 	r->connect_timeout_s = 10;
 	r->timeout_s = 30;
@@ -163,92 +189,26 @@ output_relp_create(const struct conf_output *conf, void **sinkp, char **errmsg)
 	for (size_t i = 0; i < conf->nkv; i++) {
 		const struct conf_kv *kv = &conf->kv[i];
 		const char *bad = NULL;
-		char **str = NULL;
 
 		if (output_kv_is_common(kv->key))
 			continue;
-		if (strcmp(kv->key, "host") == 0) {
-			str = &r->host;
-		} else if (strcmp(kv->key, "ca_file") == 0) {
-			str = &r->ca_file;
-		} else if (strcmp(kv->key, "server_name") == 0) {
-			str = &r->server_name;
-		} else if (strcmp(kv->key, "cert_file") == 0) {
-			str = &r->cert_file;
-		} else if (strcmp(kv->key, "key_file") == 0) {
-			str = &r->key_file;
-		} else if (strcmp(kv->key, "port") == 0) {
-			if (syslog_fmt_parse_ulong(kv->value, 1, 65535, &v) != CD_EOK)
-				bad = "port must be 1..65535";
-			else
-				snprintf(r->port, sizeof(r->port), "%lu", v);
-		} else if (strcmp(kv->key, "window") == 0) {
-			/* librelp ignores windows below 2. */
-			if (syslog_fmt_parse_ulong(kv->value, 2, 10000, &v) != CD_EOK)
-				bad = "window must be 2..10000";
-			else
-				r->window = (int)v;
-		} else if (strcmp(kv->key, "facility") == 0) {
-			if (syslog_fmt_facility_parse(kv->value, &r->facility) != CD_EOK)
-				bad = "facility must be 0..23 or a name (local0, daemon, ...)";
-		} else if (strcmp(kv->key, "max_message") == 0) {
-			if (syslog_fmt_parse_ulong(kv->value, SYSLOG_FMT_MAX_MIN,
-			    SYSLOG_FMT_MAX_MAX, &v) != CD_EOK)
-				bad = "max_message must be 480..1048576";
-			else
-				r->max_message = v;
-		} else if (strcmp(kv->key, "connect_timeout") == 0 ||
-		    strcmp(kv->key, "timeout") == 0) {
-			if (syslog_fmt_parse_ulong(kv->value, 1, 3600, &v) != CD_EOK)
-				bad = "timeouts are 1..3600 seconds";
-			else if (kv->key[0] == 'c')
-				r->connect_timeout_s = (unsigned)v;
-			else
-				r->timeout_s = (unsigned)v;
-		} else if (strcmp(kv->key, "tls") == 0) {
-			if (strcmp(kv->value, "on") == 0)
-				r->tls = true;
-			else if (strcmp(kv->value, "off") == 0)
-				r->tls = false;
-			else
-				bad = "tls must be on or off";
-		} else {
-			bad = "unknown setting";
+		if ((taken = output_kv_syslog_take(&r->cfg, kv, &bad)) < 0) {
+			rc = taken;
+			goto fail;
 		}
-		if (str != NULL) {
-			free(*str);
-			if ((*str = strdup(kv->value)) == NULL) {
-				rc = -ENOMEM;
-				goto fail;
-			}
-			if (**str == '\0')
-				bad = "must not be empty";
-		}
+		if (taken == 0)
+			bad = output_relp_setting(r, kv);
 		if (bad != NULL) {
-			conf_err(&errs, "config", kv->line, "output \"%s\": %s: %s",
-			    conf->name, kv->key, bad);
+			output_kv_err(&errs, conf, kv->line, "%s: %s", kv->key, bad);
 			rc = CD_ECONFIG;
 		}
 	}
-	if (r->host == NULL) {
-		conf_err(&errs, "config", conf->line, "output \"%s\": host is required",
-		    conf->name);
+	if (output_kv_syslog_check(&r->cfg, r->tls, "tls on", &errs, conf) != CD_EOK)
 		rc = CD_ECONFIG;
-	}
-	if ((r->cert_file == NULL) != (r->key_file == NULL)) {
-		conf_err(&errs, "config", conf->line,
-		    "output \"%s\": cert_file and key_file go together", conf->name);
-		rc = CD_ECONFIG;
-	}
-	if (!r->tls && (r->ca_file != NULL || r->cert_file != NULL ||
-	    r->server_name != NULL)) {
-		conf_err(&errs, "config", conf->line,
-		    "output \"%s\": ca_file, server_name, cert_file and key_file need "
-		    "tls on", conf->name);
-		rc = CD_ECONFIG;
-	}
 	if (rc != CD_EOK)
 		goto fail;
+	if (r->cfg.port[0] == '\0')
+		snprintf(r->cfg.port, sizeof(r->cfg.port), "2514");
 	*sinkp = r;
 	buf_free(&errs);
 	return CD_EOK;
@@ -299,15 +259,15 @@ output_relp_client(struct output_relp *r, relpClt_t **out)
 	rv = rv ? rv : relpCltSetWindowSize(c, r->window);
 	if (r->tls) {
 		rv = rv ? rv : relpCltEnableTLS(c);
-		if (r->ca_file != NULL) {
-			rv = rv ? rv : relpCltSetCACert(c, r->ca_file);
+		if (r->cfg.ca_file != NULL) {
+			rv = rv ? rv : relpCltSetCACert(c, r->cfg.ca_file);
 			rv = rv ? rv : relpCltSetAuthMode(c, "name");
 			rv = rv ? rv : relpCltAddPermittedPeer(c,
-			    r->server_name ? r->server_name : r->host);
+			    r->cfg.server_name ? r->cfg.server_name : r->cfg.host);
 		}
-		if (r->cert_file != NULL) {
-			rv = rv ? rv : relpCltSetOwnCert(c, r->cert_file);
-			rv = rv ? rv : relpCltSetPrivKey(c, r->key_file);
+		if (r->cfg.cert_file != NULL) {
+			rv = rv ? rv : relpCltSetOwnCert(c, r->cfg.cert_file);
+			rv = rv ? rv : relpCltSetPrivKey(c, r->cfg.key_file);
 		}
 	}
 	if (rv != RELP_RET_OK) {
@@ -334,7 +294,8 @@ output_relp_send(void *sink, const struct output_msg *msgs, size_t n,
 		goto out;
 	r->err = RELP_RET_OK;
 	r->errtext[0] = '\0';
-	rv = relpCltConnect(clt, 0, (unsigned char *)r->port, (unsigned char *)r->host);
+	rv = relpCltConnect(clt, 0, (unsigned char *)r->cfg.port,
+	    (unsigned char *)r->cfg.host);
 	if (rv != RELP_RET_OK) {
 		rc = -ECONNREFUSED;
 		goto out;
@@ -346,14 +307,14 @@ output_relp_send(void *sink, const struct output_msg *msgs, size_t n,
 
 		buf_reset(&r->msg);
 		/* output_msg carries no event Level yet: events go out as info. */
-		rc = syslog_fmt_message(&r->msg, m, r->facility,
-		    syslog_fmt_severity(m->kind, m->level), r->max_message, &cut);
+		rc = syslog_fmt_message(&r->msg, m, r->cfg.facility,
+		    syslog_fmt_severity(m->kind, m->level), r->cfg.max_message, &cut);
 		if (rc != CD_EOK)
 			break;
 		if (cut)
 			log_warn("output", "output=%s seq=%llu: record of %zu bytes "
 			    "truncated to max_message %zu", r->name,
-			    (unsigned long long)m->seq, m->len, r->max_message);
+			    (unsigned long long)m->seq, m->len, r->cfg.max_message);
 		rv = relpCltSendSyslog(clt, r->msg.data, r->msg.len);
 		if (rv != RELP_RET_OK || r->err != RELP_RET_OK)
 			break;
@@ -368,7 +329,7 @@ out:
 	if (rc == CD_EOK && rv == RELP_RET_OK && r->err == RELP_RET_OK && sent == n) {
 		if (r->failing)
 			log_info("output", "output=%s relp %s:%s: delivering again",
-			    r->name, r->host, r->port);
+			    r->name, r->cfg.host, r->cfg.port);
 		r->failing = false;
 		*delivered = n;
 		return CD_EOK;
@@ -379,7 +340,7 @@ out:
 		rc = r->err == RELP_RET_RSP_STATE_ERR ? -EPROTO : -ECONNRESET;
 	log_msg(r->failing ? LOG_LEVEL_DEBUG : LOG_LEVEL_WARN, "output",
 	    "output=%s relp %s:%s: %s (librelp %d%s%s); %zu of %zu confirmed",
-	    r->name, r->host, r->port, cd_strerror(rc),
+	    r->name, r->cfg.host, r->cfg.port, cd_strerror(rc),
 	    (int)(rv != RELP_RET_OK ? rv : r->err), r->errtext[0] ? ": " : "",
 	    r->errtext, *delivered, n);
 	r->failing = true;
@@ -397,10 +358,6 @@ output_relp_destroy(void *sink)
 		relpEngineDestruct(&r->engine);
 	buf_free(&r->msg);
 	free(r->name);
-	free(r->host);
-	free(r->ca_file);
-	free(r->server_name);
-	free(r->cert_file);
-	free(r->key_file);
+	output_kv_syslog_clear(&r->cfg);
 	free(r);
 }

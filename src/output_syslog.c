@@ -47,6 +47,7 @@
 #include "err.h"
 #include "log.h"
 #include "output.h"
+#include "output_kv.h"
 #include "output_sinks.h"
 #include "syslog_fmt.h"
 
@@ -61,15 +62,8 @@ enum output_syslog_transport {
 
 struct output_syslog {
 	char		*name;
-	char		*host;
-	char		 port[8];
+	struct output_kv_syslog cfg;	/* host, port, TLS files, facility, ... */
 	enum output_syslog_transport transport;
-	unsigned	 facility;
-	char		*ca_file;
-	char		*server_name;
-	char		*cert_file;
-	char		*key_file;
-	size_t		 max_message;
 	int		 connect_timeout_ms;
 	int		 send_timeout_ms;
 
@@ -83,6 +77,8 @@ struct output_syslog {
 
 static int output_syslog_create(const struct conf_output *conf, void **sinkp,
     char **errmsg);
+static const char *output_syslog_setting(struct output_syslog *s,
+    const struct conf_kv *kv);
 static int output_syslog_send(void *sink, const struct output_msg *msgs, size_t n,
     size_t *delivered);
 static void output_syslog_reopen(void *sink);
@@ -126,9 +122,38 @@ output_syslog_fail(struct output_syslog *s, const char *what, int rc)
 		ERR_error_string_n(e, ssl, sizeof(ssl));
 	ERR_clear_error();
 	log_msg(s->failing ? LOG_LEVEL_DEBUG : LOG_LEVEL_WARN, "output",
-	    "output=%s syslog %s:%s: %s: %s%s%s", s->name, s->host, s->port, what,
-	    cd_strerror(rc), ssl[0] ? ": " : "", ssl);
+	    "output=%s syslog %s:%s: %s: %s%s%s", s->name, s->cfg.host,
+	    s->cfg.port, what, cd_strerror(rc), ssl[0] ? ": " : "", ssl);
 	s->failing = true;
+}
+
+/* A setting of this output alone: NULL when taken, else why not. */
+static const char *
+output_syslog_setting(struct output_syslog *s, const struct conf_kv *kv)
+{
+	unsigned v;
+
+	if (strcmp(kv->key, "transport") == 0) {
+		if (strcmp(kv->value, "tcp") == 0)
+			s->transport = OUTPUT_SYSLOG_TCP;
+		else if (strcmp(kv->value, "tls") == 0)
+			s->transport = OUTPUT_SYSLOG_TLS;
+		else if (strcmp(kv->value, "udp") == 0)
+			s->transport = OUTPUT_SYSLOG_UDP;
+		else
+			return "transport must be tcp, tls or udp";
+	} else if (strcmp(kv->key, "connect_timeout") == 0 ||
+	    strcmp(kv->key, "send_timeout") == 0) {
+		if (output_kv_seconds(kv->value, &v) != CD_EOK)
+			return "timeouts are 1..3600 seconds";
+		if (kv->key[0] == 'c')
+			s->connect_timeout_ms = (int)v * 1000;
+		else
+			s->send_timeout_ms = (int)v * 1000;
+	} else {
+		return "unknown setting";
+	}
+	return NULL;
 }
 
 static int
@@ -136,9 +161,7 @@ output_syslog_create(const struct conf_output *conf, void **sinkp, char **errmsg
 {
 	struct output_syslog *s;
 	struct buf errs;
-	unsigned long v;
-	bool have_port = false, have_max = false;
-	int rc = CD_EOK;
+	int rc = CD_EOK, taken;
 
 	*sinkp = NULL;
 	*errmsg = NULL;
@@ -146,8 +169,7 @@ output_syslog_create(const struct conf_output *conf, void **sinkp, char **errmsg
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return -ENOMEM;
 	s->fd = -1;
-	s->facility = SYSLOG_FMT_FACILITY_DEFAULT;
-	s->max_message = SYSLOG_FMT_MAX_DEFAULT;
+	output_kv_syslog_init(&s->cfg);
 	s->connect_timeout_ms = 10000;
 	s->send_timeout_ms = 30000;
 	buf_init(&s->msg, 0);
@@ -159,98 +181,33 @@ output_syslog_create(const struct conf_output *conf, void **sinkp, char **errmsg
 	for (size_t i = 0; i < conf->nkv; i++) {
 		const struct conf_kv *kv = &conf->kv[i];
 		const char *bad = NULL;
-		char **str = NULL;
 
 		if (output_kv_is_common(kv->key))
 			continue;
-		if (strcmp(kv->key, "host") == 0) {
-			str = &s->host;
-		} else if (strcmp(kv->key, "ca_file") == 0) {
-			str = &s->ca_file;
-		} else if (strcmp(kv->key, "server_name") == 0) {
-			str = &s->server_name;
-		} else if (strcmp(kv->key, "cert_file") == 0) {
-			str = &s->cert_file;
-		} else if (strcmp(kv->key, "key_file") == 0) {
-			str = &s->key_file;
-		} else if (strcmp(kv->key, "port") == 0) {
-			if (syslog_fmt_parse_ulong(kv->value, 1, 65535, &v) != CD_EOK)
-				bad = "port must be 1..65535";
-			else
-				snprintf(s->port, sizeof(s->port), "%lu", v);
-			have_port = true;
-		} else if (strcmp(kv->key, "transport") == 0) {
-			if (strcmp(kv->value, "tcp") == 0)
-				s->transport = OUTPUT_SYSLOG_TCP;
-			else if (strcmp(kv->value, "tls") == 0)
-				s->transport = OUTPUT_SYSLOG_TLS;
-			else if (strcmp(kv->value, "udp") == 0)
-				s->transport = OUTPUT_SYSLOG_UDP;
-			else
-				bad = "transport must be tcp, tls or udp";
-		} else if (strcmp(kv->key, "facility") == 0) {
-			if (syslog_fmt_facility_parse(kv->value, &s->facility) != CD_EOK)
-				bad = "facility must be 0..23 or a name (local0, daemon, ...)";
-		} else if (strcmp(kv->key, "max_message") == 0) {
-			if (syslog_fmt_parse_ulong(kv->value, SYSLOG_FMT_MAX_MIN,
-			    SYSLOG_FMT_MAX_MAX, &v) != CD_EOK)
-				bad = "max_message must be 480..1048576";
-			else
-				s->max_message = v;
-			have_max = true;
-		} else if (strcmp(kv->key, "connect_timeout") == 0 ||
-		    strcmp(kv->key, "send_timeout") == 0) {
-			if (syslog_fmt_parse_ulong(kv->value, 1, 3600, &v) != CD_EOK)
-				bad = "timeouts are 1..3600 seconds";
-			else if (kv->key[0] == 'c')
-				s->connect_timeout_ms = (int)v * 1000;
-			else
-				s->send_timeout_ms = (int)v * 1000;
-		} else {
-			bad = "unknown setting";
+		if ((taken = output_kv_syslog_take(&s->cfg, kv, &bad)) < 0) {
+			rc = taken;
+			goto fail;
 		}
-		if (str != NULL) {
-			free(*str);
-			if ((*str = strdup(kv->value)) == NULL) {
-				rc = -ENOMEM;
-				goto fail;
-			}
-			if (**str == '\0')
-				bad = "must not be empty";
-		}
+		if (taken == 0)
+			bad = output_syslog_setting(s, kv);
 		if (bad != NULL) {
-			conf_err(&errs, "config", kv->line, "output \"%s\": %s: %s",
-			    conf->name, kv->key, bad);
+			output_kv_err(&errs, conf, kv->line, "%s: %s", kv->key, bad);
 			rc = CD_ECONFIG;
 		}
 	}
-	if (s->host == NULL) {
-		conf_err(&errs, "config", conf->line, "output \"%s\": host is required",
-		    conf->name);
+	if (output_kv_syslog_check(&s->cfg, s->transport == OUTPUT_SYSLOG_TLS,
+	    "transport tls", &errs, conf) != CD_EOK)
 		rc = CD_ECONFIG;
-	}
-	if ((s->cert_file == NULL) != (s->key_file == NULL)) {
-		conf_err(&errs, "config", conf->line,
-		    "output \"%s\": cert_file and key_file go together", conf->name);
-		rc = CD_ECONFIG;
-	}
-	if (s->transport != OUTPUT_SYSLOG_TLS && (s->ca_file != NULL ||
-	    s->cert_file != NULL || s->server_name != NULL)) {
-		conf_err(&errs, "config", conf->line,
-		    "output \"%s\": ca_file, server_name, cert_file and key_file need "
-		    "transport tls", conf->name);
-		rc = CD_ECONFIG;
-	}
 	if (rc != CD_EOK)
 		goto fail;
-	if (!have_port)
-		snprintf(s->port, sizeof(s->port), "%s",
+	if (s->cfg.port[0] == '\0')
+		snprintf(s->cfg.port, sizeof(s->cfg.port), "%s",
 		    s->transport == OUTPUT_SYSLOG_TLS ? "6514" : "514");
-	if (s->transport == OUTPUT_SYSLOG_UDP && (!have_max ||
-	    s->max_message > OUTPUT_SYSLOG_UDP_MAX))
-		s->max_message = OUTPUT_SYSLOG_UDP_MAX;
-	if (s->server_name == NULL && s->transport == OUTPUT_SYSLOG_TLS &&
-	    (s->server_name = strdup(s->host)) == NULL) {
+	if (s->transport == OUTPUT_SYSLOG_UDP && (!s->cfg.have_max ||
+	    s->cfg.max_message > OUTPUT_SYSLOG_UDP_MAX))
+		s->cfg.max_message = OUTPUT_SYSLOG_UDP_MAX;
+	if (s->cfg.server_name == NULL && s->transport == OUTPUT_SYSLOG_TLS &&
+	    (s->cfg.server_name = strdup(s->cfg.host)) == NULL) {
 		rc = -ENOMEM;
 		goto fail;
 	}
@@ -308,10 +265,11 @@ output_syslog_connect(struct output_syslog *s)
 
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = s->transport == OUTPUT_SYSLOG_UDP ? SOCK_DGRAM : SOCK_STREAM;
-	gai = getaddrinfo(s->host, s->port, &hints, &res);
+	gai = getaddrinfo(s->cfg.host, s->cfg.port, &hints, &res);
 	if (gai != 0) {
 		log_msg(s->failing ? LOG_LEVEL_DEBUG : LOG_LEVEL_WARN, "output",
-		    "output=%s syslog %s: %s", s->name, s->host, gai_strerror(gai));
+		    "output=%s syslog %s: %s", s->name, s->cfg.host,
+		    gai_strerror(gai));
 		s->failing = true;
 		return gai == EAI_SYSTEM ? -errno : -EHOSTUNREACH;
 	}
@@ -375,12 +333,12 @@ output_syslog_tls_start(struct output_syslog *s, int64_t deadline)
 		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
 		SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
 		    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-		if ((s->ca_file != NULL ?
-		    SSL_CTX_load_verify_locations(ctx, s->ca_file, NULL) :
+		if ((s->cfg.ca_file != NULL ?
+		    SSL_CTX_load_verify_locations(ctx, s->cfg.ca_file, NULL) :
 		    SSL_CTX_set_default_verify_paths(ctx)) != 1 ||
-		    (s->cert_file != NULL &&
-		    (SSL_CTX_use_certificate_chain_file(ctx, s->cert_file) != 1 ||
-		    SSL_CTX_use_PrivateKey_file(ctx, s->key_file, SSL_FILETYPE_PEM) != 1 ||
+		    (s->cfg.cert_file != NULL &&
+		    (SSL_CTX_use_certificate_chain_file(ctx, s->cfg.cert_file) != 1 ||
+		    SSL_CTX_use_PrivateKey_file(ctx, s->cfg.key_file, SSL_FILETYPE_PEM) != 1 ||
 		    SSL_CTX_check_private_key(ctx) != 1))) {
 			SSL_CTX_free(ctx);
 			output_syslog_fail(s, "TLS certificates", CD_ECRYPTO);
@@ -392,14 +350,14 @@ output_syslog_tls_start(struct output_syslog *s, int64_t deadline)
 		goto fail;
 	/* RFC 5425 5.2: the name the client was configured with is matched
 	 * against the certificate; an address against an iPAddress SAN. */
-	is_ip = inet_pton(AF_INET, s->server_name, &a4) == 1 ||
-	    inet_pton(AF_INET6, s->server_name, &a6) == 1;
+	is_ip = inet_pton(AF_INET, s->cfg.server_name, &a4) == 1 ||
+	    inet_pton(AF_INET6, s->cfg.server_name, &a6) == 1;
 	if (is_ip) {
 		if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(s->ssl),
-		    s->server_name) != 1)
+		    s->cfg.server_name) != 1)
 			goto fail;
-	} else if (SSL_set1_host(s->ssl, s->server_name) != 1 ||
-	    SSL_set_tlsext_host_name(s->ssl, s->server_name) != 1) {
+	} else if (SSL_set1_host(s->ssl, s->cfg.server_name) != 1 ||
+	    SSL_set_tlsext_host_name(s->ssl, s->cfg.server_name) != 1) {
 		goto fail;
 	}
 	for (;;) {
@@ -418,7 +376,7 @@ output_syslog_tls_start(struct output_syslog *s, int64_t deadline)
 			if (vr != X509_V_OK) {
 				log_msg(s->failing ? LOG_LEVEL_DEBUG : LOG_LEVEL_WARN,
 				    "output", "output=%s syslog %s:%s: certificate: %s",
-				    s->name, s->host, s->port,
+				    s->name, s->cfg.host, s->cfg.port,
 				    X509_verify_cert_error_string(vr));
 			}
 			output_syslog_fail(s, "TLS handshake", rc);
@@ -565,14 +523,14 @@ output_syslog_send(void *sink, const struct output_msg *msgs, size_t n,
 
 		buf_reset(&s->msg);
 		/* output_msg carries no event Level yet: events go out as info. */
-		rc = syslog_fmt_message(&s->msg, m, s->facility,
-		    syslog_fmt_severity(m->kind, m->level), s->max_message, &cut);
+		rc = syslog_fmt_message(&s->msg, m, s->cfg.facility,
+		    syslog_fmt_severity(m->kind, m->level), s->cfg.max_message, &cut);
 		if (rc != CD_EOK)
 			goto fail;
 		if (cut)
 			log_warn("output", "output=%s seq=%llu: record of %zu bytes "
 			    "truncated to max_message %zu", s->name,
-			    (unsigned long long)m->seq, m->len, s->max_message);
+			    (unsigned long long)m->seq, m->len, s->cfg.max_message);
 		if (s->transport == OUTPUT_SYSLOG_UDP) {
 			/* A refusal (ICMP) of an earlier datagram is reported
 			 * by this send instead of sending: try once more. */
@@ -602,7 +560,7 @@ output_syslog_send(void *sink, const struct output_msg *msgs, size_t n,
 	}
 	if (s->failing)
 		log_info("output", "output=%s syslog %s:%s: connected and sending",
-		    s->name, s->host, s->port);
+		    s->name, s->cfg.host, s->cfg.port);
 	s->failing = false;
 	*delivered = n;
 	return CD_EOK;
@@ -638,10 +596,6 @@ output_syslog_destroy(void *sink)
 	buf_free(&s->msg);
 	buf_free(&s->out);
 	free(s->name);
-	free(s->host);
-	free(s->ca_file);
-	free(s->server_name);
-	free(s->cert_file);
-	free(s->key_file);
+	output_kv_syslog_clear(&s->cfg);
 	free(s);
 }

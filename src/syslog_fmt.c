@@ -11,6 +11,7 @@
 
 #include "buf.h"
 #include "err.h"
+#include "output_kv.h"
 #include "syslog_fmt.h"
 
 /* RFC 5424 6.2.4: HOSTNAME is at most 255 PRINTUSASCII octets. */
@@ -32,28 +33,11 @@ static const struct {
 };
 
 int
-syslog_fmt_parse_ulong(const char *s, unsigned long min, unsigned long max,
-    unsigned long *out)
-{
-	char *end;
-	unsigned long v;
-
-	if (s == NULL || *s < '0' || *s > '9')
-		return CD_EPARSE;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v < min || v > max)
-		return CD_EPARSE;
-	*out = v;
-	return CD_EOK;
-}
-
-int
 syslog_fmt_facility_parse(const char *s, unsigned *out)
 {
 	unsigned long v;
 
-	if (syslog_fmt_parse_ulong(s, 0, 23, &v) == CD_EOK) {
+	if (output_kv_ulong(s, 0, 23, &v) == CD_EOK) {
 		*out = (unsigned)v;
 		return CD_EOK;
 	}

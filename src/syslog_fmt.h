@@ -70,11 +70,4 @@ int syslog_fmt_message(struct buf *out, const struct output_msg *m,
  */
 int syslog_fmt_frame(struct buf *out, const void *msg, size_t len);
 
-/**
- * Parse an unsigned decimal setting within [min, max] (the outputs' ports,
- * sizes and timeouts). CD_EOK or CD_EPARSE.
- */
-int syslog_fmt_parse_ulong(const char *s, unsigned long min, unsigned long max,
-    unsigned long *out);
-
 #endif

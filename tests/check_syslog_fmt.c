@@ -123,15 +123,6 @@ START_TEST(test_facility)
 	ck_assert_int_eq(syslog_fmt_facility_parse("", &f), CD_EPARSE);
 	ck_assert_int_eq(syslog_fmt_facility_parse("-1", &f), CD_EPARSE);
 	ck_assert_uint_eq(f, 23);
-
-	unsigned long v = 7;
-	ck_assert_int_eq(syslog_fmt_parse_ulong("514", 1, 65535, &v), CD_EOK);
-	ck_assert_uint_eq(v, 514);
-	ck_assert_int_eq(syslog_fmt_parse_ulong("0", 1, 65535, &v), CD_EPARSE);
-	ck_assert_int_eq(syslog_fmt_parse_ulong("65536", 1, 65535, &v), CD_EPARSE);
-	ck_assert_int_eq(syslog_fmt_parse_ulong("12x", 1, 65535, &v), CD_EPARSE);
-	ck_assert_int_eq(syslog_fmt_parse_ulong(" 12", 1, 65535, &v), CD_EPARSE);
-	ck_assert_uint_eq(v, 514);
 }
 END_TEST
 
