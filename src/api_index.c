@@ -62,7 +62,45 @@ api_hostdom_json(struct jsonw *j, const struct index_hostdom *h, bool by_host)
 	jsonw_object_end(j);
 }
 
-/* Begin a read transaction, or answer 503/500 and return NULL. */
+/*
+ * End the read transaction that produced rc; when the read failed, answer
+ * the error (404 naming `what` for a missing key) and return false.
+ */
+static bool
+api_index_read_end(struct store_txn *txn, int rc, struct api_response *r,
+    const char *what)
+{
+	store_read_end(txn);
+	if (rc == CD_EOK)
+		return true;
+	api_store_error(r, rc, what);
+	return false;
+}
+
+/* Open a list answer: { ["name": "value",] "key": [ ... */
+static void
+api_index_list_begin(struct jsonw *j, struct api_response *r,
+    const char *name, const char *value, const char *key)
+{
+	jsonw_init(j, &r->body);
+	jsonw_object_begin(j);
+	if (name != NULL)
+		jsonw_kstring(j, name, value);
+	jsonw_key(j, key);
+	jsonw_array_begin(j);
+}
+
+/* ... ], "next_cursor": the next page or null } and send it. */
+static void
+api_index_list_end(struct jsonw *j, struct api_response *r,
+    const uint8_t *cursor, size_t cursor_len)
+{
+	jsonw_array_end(j);
+	api_next_cursor(j, cursor, cursor_len);
+	jsonw_object_end(j);
+	api_send_json(r, j);
+}
+
 static void
 api_get_domain(const struct api_ctx *ctx, const struct api_request *req,
     struct api_response *r, char **seg, bool regdom)
@@ -79,11 +117,8 @@ api_get_domain(const struct api_ctx *ctx, const struct api_request *req,
 		return;
 	rc = regdom ? index_regdom_get(txn, name, &d) :
 	    index_domain_get(txn, name, &d);
-	store_read_end(txn);
-	if (rc != CD_EOK) {
-		api_store_error(r, rc, "domain");
+	if (!api_index_read_end(txn, rc, r, "domain"))
 		return;
-	}
 	jsonw_init(&j, &r->body);
 	api_domain_json(&j, &d);
 	api_send_json(r, &j);
@@ -107,22 +142,12 @@ api_get_domain_hosts(const struct api_ctx *ctx, const struct api_request *req,
 	if ((txn = api_read_begin(ctx, r)) == NULL)
 		return;
 	rc = index_domain_hosts(txn, name, p.cursor, p.cursor_len, p.limit, &l);
-	store_read_end(txn);
-	if (rc != CD_EOK) {
-		api_store_error(r, rc, "domain");
+	if (!api_index_read_end(txn, rc, r, "domain"))
 		return;
-	}
-	jsonw_init(&j, &r->body);
-	jsonw_object_begin(&j);
-	jsonw_kstring(&j, "domain", name);
-	jsonw_key(&j, "hosts");
-	jsonw_array_begin(&j);
+	api_index_list_begin(&j, r, "domain", name, "hosts");
 	for (size_t i = 0; i < l.n; i++)
 		api_hostdom_json(&j, &l.items[i], true);
-	jsonw_array_end(&j);
-	api_next_cursor(&j, l.next_cursor, l.next_cursor_len);
-	jsonw_object_end(&j);
-	api_send_json(r, &j);
+	api_index_list_end(&j, r, l.next_cursor, l.next_cursor_len);
 	index_hostdom_list_free(&l);
 }
 
@@ -144,21 +169,12 @@ api_get_domains(const struct api_ctx *ctx, const struct api_request *req,
 		return;
 	rc = index_domains_list(txn, &p.filter, p.cursor, p.cursor_len,
 	    p.limit, &l);
-	store_read_end(txn);
-	if (rc != CD_EOK) {
-		api_store_error(r, rc, "domain");
+	if (!api_index_read_end(txn, rc, r, "domain"))
 		return;
-	}
-	jsonw_init(&j, &r->body);
-	jsonw_object_begin(&j);
-	jsonw_key(&j, "domains");
-	jsonw_array_begin(&j);
+	api_index_list_begin(&j, r, NULL, NULL, "domains");
 	for (size_t i = 0; i < l.n; i++)
 		api_domain_json(&j, &l.items[i]);
-	jsonw_array_end(&j);
-	api_next_cursor(&j, l.next_cursor, l.next_cursor_len);
-	jsonw_object_end(&j);
-	api_send_json(r, &j);
+	api_index_list_end(&j, r, l.next_cursor, l.next_cursor_len);
 	index_domain_list_free(&l);
 }
 
@@ -178,15 +194,9 @@ api_get_hosts(const struct api_ctx *ctx, const struct api_request *req,
 	if ((txn = api_read_begin(ctx, r)) == NULL)
 		return;
 	rc = hosts_list(txn, p.cursor, p.cursor_len, p.limit, &l);
-	store_read_end(txn);
-	if (rc != CD_EOK) {
-		api_store_error(r, rc, "host");
+	if (!api_index_read_end(txn, rc, r, "host"))
 		return;
-	}
-	jsonw_init(&j, &r->body);
-	jsonw_object_begin(&j);
-	jsonw_key(&j, "hosts");
-	jsonw_array_begin(&j);
+	api_index_list_begin(&j, r, NULL, NULL, "hosts");
 	for (size_t i = 0; i < l.n; i++) {
 		const struct hosts_info *h = &l.items[i];
 
@@ -203,10 +213,7 @@ api_get_hosts(const struct api_ctx *ctx, const struct api_request *req,
 		jsonw_kuint(&j, "domains", h->domains);
 		jsonw_object_end(&j);
 	}
-	jsonw_array_end(&j);
-	api_next_cursor(&j, l.next_cursor, l.next_cursor_len);
-	jsonw_object_end(&j);
-	api_send_json(r, &j);
+	api_index_list_end(&j, r, l.next_cursor, l.next_cursor_len);
 	hosts_list_free(&l);
 }
 
@@ -236,22 +243,12 @@ api_get_host_domains(const struct api_ctx *ctx, const struct api_request *req,
 		return;
 	rc = index_host_domains(txn, host, &p.filter, p.cursor, p.cursor_len,
 	    p.limit, &l);
-	store_read_end(txn);
-	if (rc != CD_EOK) {
-		api_store_error(r, rc, "host");
+	if (!api_index_read_end(txn, rc, r, "host"))
 		return;
-	}
-	jsonw_init(&j, &r->body);
-	jsonw_object_begin(&j);
-	jsonw_kstring(&j, "host", host);
-	jsonw_key(&j, "domains");
-	jsonw_array_begin(&j);
+	api_index_list_begin(&j, r, "host", host, "domains");
 	for (size_t i = 0; i < l.n; i++)
 		api_hostdom_json(&j, &l.items[i], false);
-	jsonw_array_end(&j);
-	api_next_cursor(&j, l.next_cursor, l.next_cursor_len);
-	jsonw_object_end(&j);
-	api_send_json(r, &j);
+	api_index_list_end(&j, r, l.next_cursor, l.next_cursor_len);
 	index_hostdom_list_free(&l);
 }
 
@@ -277,16 +274,9 @@ api_get_ip(const struct api_ctx *ctx, const struct api_request *req,
 	if ((txn = api_read_begin(ctx, r)) == NULL)
 		return;
 	rc = index_ip(txn, text, p.cursor, p.cursor_len, p.limit, &l);
-	store_read_end(txn);
-	if (rc != CD_EOK) {
-		api_store_error(r, rc, "address");
+	if (!api_index_read_end(txn, rc, r, "address"))
 		return;
-	}
-	jsonw_init(&j, &r->body);
-	jsonw_object_begin(&j);
-	jsonw_kstring(&j, "address", text);
-	jsonw_key(&j, "domains");
-	jsonw_array_begin(&j);
+	api_index_list_begin(&j, r, "address", text, "domains");
 	for (size_t i = 0; i < l.n; i++) {
 		jsonw_object_begin(&j);
 		jsonw_kstring(&j, "domain", l.items[i].domain);
@@ -294,10 +284,7 @@ api_get_ip(const struct api_ctx *ctx, const struct api_request *req,
 		jsonw_ktime(&j, "last_seen", l.items[i].last_seen);
 		jsonw_object_end(&j);
 	}
-	jsonw_array_end(&j);
-	api_next_cursor(&j, l.next_cursor, l.next_cursor_len);
-	jsonw_object_end(&j);
-	api_send_json(r, &j);
+	api_index_list_end(&j, r, l.next_cursor, l.next_cursor_len);
 	index_ip_list_free(&l);
 }
 
