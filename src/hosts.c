@@ -27,6 +27,7 @@ static void	 hosts_be_put(uint8_t *p, uint64_t v, int n);
 static uint64_t	 hosts_be_get(const uint8_t *p, int n);
 static int	 hosts_rec_decode(const struct store_val *v, struct hosts_info *hi);
 static void	 hosts_rec_encode(const struct hosts_info *hi, uint8_t out[HOSTS_REC_LEN]);
+static int	 hosts_key(struct store_key *k, uint8_t type, const char *name);
 static int	 hosts_next_id(struct store_txn *txn, uint8_t kind, uint32_t *id);
 static int	 hosts_get_rec(struct store_txn *txn, const char *norm,
 		    struct hosts_info *out);
@@ -97,6 +98,16 @@ hosts_rec_encode(const struct hosts_info *hi, uint8_t out[HOSTS_REC_LEN])
 	hosts_be_put(out + 45, hi->domains, 8);
 }
 
+/* The key TYPE | name of a record keyed by a string (host, image, state). */
+static int
+hosts_key(struct store_key *k, uint8_t type, const char *name)
+{
+	store_key_init(k);
+	store_key_put_u8(k, type);
+	store_key_put_str(k, name);
+	return store_key_err(k);
+}
+
 /* Ids start at 1 so 0 can mean "none" in the index's values. */
 static int
 hosts_next_id(struct store_txn *txn, uint8_t kind, uint32_t *id)
@@ -130,10 +141,7 @@ hosts_get_rec(struct store_txn *txn, const char *norm, struct hosts_info *out)
 	struct store_val v;
 	int rc;
 
-	store_key_init(&k);
-	store_key_put_u8(&k, HOSTS_K_HOST);
-	store_key_put_str(&k, norm);
-	if ((rc = store_key_err(&k)) != CD_EOK)
+	if ((rc = hosts_key(&k, HOSTS_K_HOST, norm)) != CD_EOK)
 		return rc;
 	if ((rc = store_get(txn, STORE_DBI_HOSTS, k.buf, k.len, &v)) != CD_EOK)
 		return rc;
@@ -149,10 +157,7 @@ hosts_put_rec(struct store_txn *txn, const struct hosts_info *hi)
 	struct store_key k;
 	int rc;
 
-	store_key_init(&k);
-	store_key_put_u8(&k, HOSTS_K_HOST);
-	store_key_put_str(&k, hi->host);
-	if ((rc = store_key_err(&k)) != CD_EOK)
+	if ((rc = hosts_key(&k, HOSTS_K_HOST, hi->host)) != CD_EOK)
 		return rc;
 	hosts_rec_encode(hi, rec);
 	return store_put(txn, STORE_DBI_HOSTS, k.buf, k.len, rec, sizeof(rec));
@@ -347,10 +352,7 @@ hosts_image_id(struct store_txn *txn, const char *image, bool create, uint32_t *
 	uint8_t ikey[5], val[4];
 	int rc;
 
-	store_key_init(&k);
-	store_key_put_u8(&k, HOSTS_K_IMAGE);
-	store_key_put_str(&k, image != NULL ? image : "");
-	if ((rc = store_key_err(&k)) != CD_EOK)
+	if ((rc = hosts_key(&k, HOSTS_K_IMAGE, image != NULL ? image : "")) != CD_EOK)
 		return rc;
 	rc = store_get(txn, STORE_DBI_HOSTS, k.buf, k.len, &v);
 	if (rc == CD_EOK) {
@@ -399,10 +401,7 @@ hosts_state_get(struct store_txn *txn, const char *name, uint8_t *buf,
 	struct store_val v;
 	int rc;
 
-	store_key_init(&k);
-	store_key_put_u8(&k, HOSTS_K_STATE);
-	store_key_put_str(&k, name);
-	if ((rc = store_key_err(&k)) != CD_EOK)
+	if ((rc = hosts_key(&k, HOSTS_K_STATE, name)) != CD_EOK)
 		return rc;
 	if ((rc = store_get(txn, STORE_DBI_HOSTS, k.buf, k.len, &v)) != CD_EOK)
 		return rc;
@@ -420,10 +419,7 @@ hosts_state_put(struct store_txn *txn, const char *name, const void *data,
 	struct store_key k;
 	int rc;
 
-	store_key_init(&k);
-	store_key_put_u8(&k, HOSTS_K_STATE);
-	store_key_put_str(&k, name);
-	if ((rc = store_key_err(&k)) != CD_EOK)
+	if ((rc = hosts_key(&k, HOSTS_K_STATE, name)) != CD_EOK)
 		return rc;
 	if (data == NULL) {
 		rc = store_del(txn, STORE_DBI_HOSTS, k.buf, k.len);
