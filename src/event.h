@@ -60,6 +60,13 @@ int event_parse(const char *xml, size_t len, struct event **out);
 /** The value of the EventData field with this name, or NULL. Borrowed. */
 const char *event_data(const struct event *ev, const char *name);
 
+/**
+ * Free the calling thread's cached parser state (event_parse() keeps one
+ * per thread, freed by itself when a thread exits). For the main thread
+ * before soap_cleanup(); soap_cleanup() calls it.
+ */
+void event_thread_cleanup(void);
+
 /** Free an event; NULL is a no-op. */
 void event_free(struct event *ev);
 

@@ -17,6 +17,7 @@
 
 #include "buf.h"
 #include "err.h"
+#include "event.h"
 #include "soap.h"
 
 /*
@@ -72,6 +73,7 @@ soap_init(void)
 void
 soap_cleanup(void)
 {
+	event_thread_cleanup();
 	xmlCleanupParser();
 }
 
