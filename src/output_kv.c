@@ -16,6 +16,7 @@
 #include "buf.h"
 #include "conf.h"
 #include "err.h"
+#include "output.h"
 #include "output_kv.h"
 #include "syslog_fmt.h"
 
@@ -130,6 +131,31 @@ output_kv_syslog_take(struct output_kv_syslog *ks, const struct conf_kv *kv,
 			*bad = "must not be empty";
 	}
 	return 1;
+}
+
+int
+output_kv_syslog_parse(struct output_kv_syslog *ks, const struct conf_output *co,
+    const char *(*own)(void *, const struct conf_kv *), void *sink,
+    struct buf *errs)
+{
+	int rc = CD_EOK, taken;
+
+	for (size_t i = 0; i < co->nkv; i++) {
+		const struct conf_kv *kv = &co->kv[i];
+		const char *bad = NULL;
+
+		if (output_kv_is_common(kv->key))
+			continue;
+		if ((taken = output_kv_syslog_take(ks, kv, &bad)) < 0)
+			return taken;
+		if (taken == 0)
+			bad = own(sink, kv);
+		if (bad != NULL) {
+			output_kv_err(errs, co, kv->line, "%s: %s", kv->key, bad);
+			rc = CD_ECONFIG;
+		}
+	}
+	return rc;
 }
 
 int

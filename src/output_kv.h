@@ -71,6 +71,19 @@ int output_kv_syslog_take(struct output_kv_syslog *ks, const struct conf_kv *kv,
     const char **bad);
 
 /**
+ * Read every setting of co but the common ones (output_kv_is_common()):
+ * the shared ones into ks (output_kv_syslog_take()), the others through
+ * own(sink, kv), which returns NULL when it took the setting or the
+ * reason it refuses it ("unknown setting" included). Each refusal is
+ * appended to errs as "config:LINE: output "NAME": KEY: REASON".
+ * CD_EOK, CD_ECONFIG when anything was refused, -ENOMEM.
+ */
+int output_kv_syslog_parse(struct output_kv_syslog *ks,
+    const struct conf_output *co,
+    const char *(*own)(void *sink, const struct conf_kv *kv), void *sink,
+    struct buf *errs);
+
+/**
  * The checks once every setting is read: host is required, cert_file and
  * key_file go together, and the TLS files and name need TLS on (tls; the
  * message names the switch as tls_setting, e.g. "transport tls").

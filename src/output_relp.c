@@ -75,8 +75,7 @@ struct output_relp {
 
 static int output_relp_create(const struct conf_output *conf, void **sinkp,
     char **errmsg);
-static const char *output_relp_setting(struct output_relp *r,
-    const struct conf_kv *kv);
+static const char *output_relp_setting(void *sink, const struct conf_kv *kv);
 static int output_relp_send(void *sink, const struct output_msg *msgs, size_t n,
     size_t *delivered);
 static void output_relp_destroy(void *sink);
@@ -134,8 +133,9 @@ output_relp_dbgprint(char *fmt, ...)
 
 /* A setting of this output alone: NULL when taken, else why not. */
 static const char *
-output_relp_setting(struct output_relp *r, const struct conf_kv *kv)
+output_relp_setting(void *sink, const struct conf_kv *kv)
 {
+	struct output_relp *r = sink;
 	unsigned long v;
 	unsigned s;
 
@@ -170,7 +170,7 @@ output_relp_create(const struct conf_output *conf, void **sinkp, char **errmsg)
 {
 	struct output_relp *r;
 	struct buf errs;
-	int rc = CD_EOK, taken;
+	int rc;
 
 	*sinkp = NULL;
 	*errmsg = NULL;
@@ -186,23 +186,9 @@ output_relp_create(const struct conf_output *conf, void **sinkp, char **errmsg)
 		rc = -ENOMEM;
 		goto fail;
 	}
-	for (size_t i = 0; i < conf->nkv; i++) {
-		const struct conf_kv *kv = &conf->kv[i];
-		const char *bad = NULL;
-
-		if (output_kv_is_common(kv->key))
-			continue;
-		if ((taken = output_kv_syslog_take(&r->cfg, kv, &bad)) < 0) {
-			rc = taken;
-			goto fail;
-		}
-		if (taken == 0)
-			bad = output_relp_setting(r, kv);
-		if (bad != NULL) {
-			output_kv_err(&errs, conf, kv->line, "%s: %s", kv->key, bad);
-			rc = CD_ECONFIG;
-		}
-	}
+	rc = output_kv_syslog_parse(&r->cfg, conf, output_relp_setting, r, &errs);
+	if (rc == -ENOMEM)
+		goto fail;
 	if (output_kv_syslog_check(&r->cfg, r->tls, "tls on", &errs, conf) != CD_EOK)
 		rc = CD_ECONFIG;
 	if (rc != CD_EOK)

@@ -77,8 +77,7 @@ struct output_syslog {
 
 static int output_syslog_create(const struct conf_output *conf, void **sinkp,
     char **errmsg);
-static const char *output_syslog_setting(struct output_syslog *s,
-    const struct conf_kv *kv);
+static const char *output_syslog_setting(void *sink, const struct conf_kv *kv);
 static int output_syslog_send(void *sink, const struct output_msg *msgs, size_t n,
     size_t *delivered);
 static void output_syslog_reopen(void *sink);
@@ -129,8 +128,9 @@ output_syslog_fail(struct output_syslog *s, const char *what, int rc)
 
 /* A setting of this output alone: NULL when taken, else why not. */
 static const char *
-output_syslog_setting(struct output_syslog *s, const struct conf_kv *kv)
+output_syslog_setting(void *sink, const struct conf_kv *kv)
 {
+	struct output_syslog *s = sink;
 	unsigned v;
 
 	if (strcmp(kv->key, "transport") == 0) {
@@ -161,7 +161,7 @@ output_syslog_create(const struct conf_output *conf, void **sinkp, char **errmsg
 {
 	struct output_syslog *s;
 	struct buf errs;
-	int rc = CD_EOK, taken;
+	int rc;
 
 	*sinkp = NULL;
 	*errmsg = NULL;
@@ -178,23 +178,9 @@ output_syslog_create(const struct conf_output *conf, void **sinkp, char **errmsg
 		rc = -ENOMEM;
 		goto fail;
 	}
-	for (size_t i = 0; i < conf->nkv; i++) {
-		const struct conf_kv *kv = &conf->kv[i];
-		const char *bad = NULL;
-
-		if (output_kv_is_common(kv->key))
-			continue;
-		if ((taken = output_kv_syslog_take(&s->cfg, kv, &bad)) < 0) {
-			rc = taken;
-			goto fail;
-		}
-		if (taken == 0)
-			bad = output_syslog_setting(s, kv);
-		if (bad != NULL) {
-			output_kv_err(&errs, conf, kv->line, "%s: %s", kv->key, bad);
-			rc = CD_ECONFIG;
-		}
-	}
+	rc = output_kv_syslog_parse(&s->cfg, conf, output_syslog_setting, s, &errs);
+	if (rc == -ENOMEM)
+		goto fail;
 	if (output_kv_syslog_check(&s->cfg, s->transport == OUTPUT_SYSLOG_TLS,
 	    "transport tls", &errs, conf) != CD_EOK)
 		rc = CD_ECONFIG;
