@@ -165,16 +165,7 @@ corpus_load(struct corpus *c, size_t max)
 		ck_assert_int_eq(event_parse(line, strlen(line), &ev), CD_EOK);
 		ck_assert(!ev->malformed);
 		struct output_msg *m = &c->msgs[c->n];
-		m->seq = 1000 + c->n;
-		m->kind = OUTPUT_KIND_EVENT;
-		m->data = line;
-		m->len = strlen(line);
-		m->host = ev->computer;
-		m->time_ms = ev->time_created_ms;
-		m->channel = ev->channel;
-		m->provider = ev->provider;
-		m->event_id = ev->event_id;
-		m->format = "raw";
+		harness_event_msg(m, 1000 + c->n, line, strlen(line), ev);
 
 		struct buf b;
 		struct jsonw j;

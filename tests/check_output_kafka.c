@@ -82,17 +82,7 @@ corpus_load(struct corpus *c, size_t max)
 	    line = strtok_r(NULL, "\n", &save)) {
 		struct event *ev;
 		ck_assert_int_eq(event_parse(line, strlen(line), &ev), CD_EOK);
-		struct output_msg *m = &c->msgs[c->n];
-		m->seq = c->n + 1;
-		m->kind = OUTPUT_KIND_EVENT;
-		m->data = line;
-		m->len = strlen(line);
-		m->host = ev->computer ? ev->computer : "";
-		m->time_ms = ev->time_created_ms;
-		m->channel = ev->channel ? ev->channel : "";
-		m->provider = ev->provider ? ev->provider : "";
-		m->event_id = ev->event_id;
-		m->format = "raw";
+		harness_event_msg(&c->msgs[c->n], c->n + 1, line, strlen(line), ev);
 		c->ev[c->n++] = ev;
 	}
 	ck_assert_uint_eq(c->n, max);

@@ -257,12 +257,8 @@ START_TEST(test_real_event)
 	ck_assert_ptr_nonnull(nl);
 	ck_assert_int_eq(event_parse(all, (size_t)(nl - all), &ev), CD_EOK);
 	ck_assert(!ev->malformed);
-	struct output_msg m = {
-		.seq = 7, .kind = OUTPUT_KIND_EVENT, .data = all,
-		.len = (size_t)(nl - all), .host = ev->computer,
-		.time_ms = ev->time_created_ms, .channel = ev->channel,
-		.provider = ev->provider, .event_id = ev->event_id, .format = "raw",
-	};
+	struct output_msg m;
+	harness_event_msg(&m, 7, all, (size_t)(nl - all), ev);
 	buf_init(&b, 0);
 	ck_assert_int_eq(syslog_fmt_message(&b, &m, 16,
 	    syslog_fmt_severity(m.kind, ev->level), 65536, NULL), CD_EOK);

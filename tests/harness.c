@@ -12,6 +12,7 @@
 #include "err.h"
 #include "event.h"
 #include "harness.h"
+#include "output.h"
 #include "store.h"
 
 char *
@@ -145,6 +146,23 @@ harness_each_event(const char *rel, void (*fn)(struct event *, void *),
 		event_free(ev);
 	}
 	free(data);
+}
+
+void
+harness_event_msg(struct output_msg *m, uint64_t seq, const char *data,
+    size_t len, const struct event *ev)
+{
+	memset(m, 0, sizeof(*m));
+	m->seq = seq;
+	m->kind = OUTPUT_KIND_EVENT;
+	m->data = data;
+	m->len = len;
+	m->host = ev->computer != NULL ? ev->computer : "";
+	m->time_ms = ev->time_created_ms;
+	m->channel = ev->channel != NULL ? ev->channel : "";
+	m->provider = ev->provider != NULL ? ev->provider : "";
+	m->event_id = ev->event_id;
+	m->format = "raw";
 }
 
 static int

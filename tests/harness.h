@@ -7,10 +7,12 @@
 #define CD_TEST_HARNESS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <check.h>
 
 struct event;
+struct output_msg;
 struct store;
 
 /** Create a fresh temporary directory; the caller frees the string and
@@ -44,6 +46,12 @@ void harness_store_teardown(void);
  * after fn returns. */
 void harness_each_event(const char *rel,
     void (*fn)(struct event *ev, void *arg), void *arg);
+
+/** Fill m as the spool hands a raw-format event record to a sink: seq,
+ * the record data[0..len) and ev's host, time, channel, provider and event
+ * id, all borrowed ("" for what ev lacks); level stays 0. */
+void harness_event_msg(struct output_msg *m, uint64_t seq, const char *data,
+    size_t len, const struct event *ev);
 
 /** Run every test of s in check's default mode (a child process per test
  * unless CK_FORK=no), free the runner and with it s, and return
