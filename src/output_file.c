@@ -207,9 +207,7 @@ output_file_create(const struct conf_output *conf, void **sinkp, char **errmsg)
 	*sinkp = f;
 	return CD_EOK;
 fail:
-	if (rc == CD_ECONFIG)
-		*errmsg = conf_err_take(&errs);
-	buf_free(&errs);
+	output_kv_errs_end(rc, &errs, errmsg);
 	output_file_destroy(f);
 	return rc;
 }

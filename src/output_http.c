@@ -304,9 +304,7 @@ output_http_create(const struct conf_output *co, void **sink, char **errmsg)
 	*sink = s;
 	return CD_EOK;
 fail:
-	if (rc == CD_ECONFIG)
-		*errmsg = conf_err_take(&errs);
-	buf_free(&errs);
+	output_kv_errs_end(rc, &errs, errmsg);
 	buf_free(&hdr);
 	output_http_destroy(s);
 	return rc;

@@ -262,9 +262,7 @@ output_kafka_create(const struct conf_output *co, void **sink, char **errmsg)
 	*sink = s;
 	return CD_EOK;
 fail:
-	if (rc == CD_ECONFIG)
-		*errmsg = conf_err_take(&errs);
-	buf_free(&errs);
+	output_kv_errs_end(rc, &errs, errmsg);
 	output_kafka_destroy(s);
 	return rc;
 }

@@ -80,6 +80,14 @@ output_kv_err(struct buf *errs, const struct conf_output *co, unsigned line,
 }
 
 void
+output_kv_errs_end(int rc, struct buf *errs, char **errmsg)
+{
+	if (rc == CD_ECONFIG)
+		*errmsg = conf_err_take(errs);
+	buf_free(errs);
+}
+
+void
 output_kv_syslog_init(struct output_kv_syslog *ks)
 {
 	memset(ks, 0, sizeof(*ks));

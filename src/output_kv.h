@@ -44,6 +44,13 @@ int output_kv_seconds(const char *s, unsigned *out);
 void output_kv_err(struct buf *errs, const struct conf_output *co,
     unsigned line, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/**
+ * At the end of a failed create(): when rc is CD_ECONFIG, the errors in
+ * errs become the malloc'd *errmsg the caller frees; errs is freed
+ * either way.
+ */
+void output_kv_errs_end(int rc, struct buf *errs, char **errmsg);
+
 /** The settings the syslog and RELP outputs share. */
 struct output_kv_syslog {
 	char		*host;		/**< required */

@@ -199,9 +199,7 @@ output_relp_create(const struct conf_output *conf, void **sinkp, char **errmsg)
 	buf_free(&errs);
 	return CD_EOK;
 fail:
-	if (rc == CD_ECONFIG)
-		*errmsg = conf_err_take(&errs);
-	buf_free(&errs);
+	output_kv_errs_end(rc, &errs, errmsg);
 	output_relp_destroy(r);
 	return rc;
 }

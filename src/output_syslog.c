@@ -201,9 +201,7 @@ output_syslog_create(const struct conf_output *conf, void **sinkp, char **errmsg
 	buf_free(&errs);
 	return CD_EOK;
 fail:
-	if (rc == CD_ECONFIG)
-		*errmsg = conf_err_take(&errs);
-	buf_free(&errs);
+	output_kv_errs_end(rc, &errs, errmsg);
 	output_syslog_destroy(s);
 	return rc;
 }
