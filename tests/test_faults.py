@@ -812,10 +812,16 @@ def test_privilege_drop():
         finally:
             if env_allow is not None:
                 os.environ["COLLECTORD_ALLOW_ROOT"] = env_allow
-        with open("/proc/%d/status" % d.proc.pid) as f:
-            status = f.read()
-        uids = re.search(r"^Uid:\s+(.*)$", status, re.M).group(1).split()
-        gids = re.search(r"^Gid:\s+(.*)$", status, re.M).group(1).split()
+        # The listeners accept before the drop completes: wait for it.
+        deadline = time.time() + 10
+        while True:
+            with open("/proc/%d/status" % d.proc.pid) as f:
+                status = f.read()
+            uids = re.search(r"^Uid:\s+(.*)$", status, re.M).group(1).split()
+            gids = re.search(r"^Gid:\s+(.*)$", status, re.M).group(1).split()
+            if uids[0] != "0" or time.time() > deadline:
+                break
+            time.sleep(0.05)
         assert uids == [str(pw.pw_uid)] * 4, uids
         assert gids == [str(pw.pw_gid)] * 4, gids
         for name in ["."] + os.listdir(d.data_dir):

@@ -173,8 +173,18 @@ ruleset(name="rx" queue.type="Direct") {{
             return []
         with open(self.out, "rb") as f:
             data = f.read()
-        # Only complete lines: a large message may be written in pieces.
-        return [json.loads(l) for l in data.split(b"\n")[:-1] if l]
+        # Only complete lines: a large message may be written in pieces,
+        # and a receiver killed mid-write leaves a torn line that its next
+        # write continues (such a message was not acknowledged: it is
+        # resent, or counted as lost over plain TCP).
+        out = []
+        for l in data.split(b"\n")[:-1]:
+            if l:
+                try:
+                    out.append(json.loads(l))
+                except ValueError:
+                    pass
+        return out
 
     def count(self):
         if not os.path.exists(self.out):
