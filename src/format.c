@@ -17,6 +17,7 @@ static int	format_json_event(const struct spool_rec *, const struct event *,
 static void	format_json_collector(struct jsonw *, const struct spool_rec *,
 		    const struct event *, const struct format_meta *);
 static void	format_json_data(struct jsonw *, const struct event *);
+static uint32_t	format_hash(const char *);
 static int	format_record_type(const char *, size_t, char *, size_t);
 
 static const char *const format_names[] = {
@@ -70,6 +71,18 @@ format_event(enum format_kind f, const struct spool_rec *rec,
  * absent from the event is left out, never renamed. The document is built
  * in a scratch buffer so that a failure leaves out untouched.
  */
+/* FNV-1a (http://www.isthe.com/chongo/tech/comp/fnv/), for name
+ * comparisons only. */
+static uint32_t
+format_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	return h;
+}
+
 static int
 format_json_event(const struct spool_rec *rec, const struct event *ev,
     const struct format_meta *meta, struct buf *out)
@@ -80,6 +93,9 @@ format_json_event(const struct spool_rec *rec, const struct event *ev,
 	int rc;
 
 	buf_init(&tmp, out->max);
+	/* The document is about as long as the event XML: one allocation
+	 * instead of a chain of reallocs (buf_reserve in the profile). */
+	(void)buf_reserve(&tmp, rec->data_len + 512);
 	jsonw_init(&j, &tmp);
 	jsonw_object_begin(&j);
 	jsonw_kstring(&j, "type", "event");
@@ -140,14 +156,21 @@ static void
 format_json_data(struct jsonw *j, const struct event *ev)
 {
 	char name[256];
+	/* Names are compared by a hash first: the pairwise strcmp() was 13%
+	 * of the output thread in the profile (20-odd fields per event). */
+	uint32_t hs[64];
+	size_t nh = ev->ndata < 64 ? ev->ndata : 64;
 
+	for (size_t i = 0; i < nh; i++)
+		hs[i] = format_hash(ev->data[i].name ? ev->data[i].name : "");
 	jsonw_key(j, "event_data");
 	jsonw_object_begin(j);
 	for (size_t i = 0; i < ev->ndata; i++) {
 		const char *n = ev->data[i].name ? ev->data[i].name : "";
 		unsigned dup = 1;
 		for (size_t k = 0; k < i; k++)
-			if (ev->data[k].name != NULL && strcmp(ev->data[k].name, n) == 0)
+			if ((i >= nh || hs[k] == hs[i]) && ev->data[k].name != NULL &&
+			    strcmp(ev->data[k].name, n) == 0)
 				dup++;
 		if (dup > 1) {
 			snprintf(name, sizeof(name), "%s_%u", n, dup);
