@@ -65,9 +65,14 @@ spool_append(struct store_txn *txn, struct spool_rec *rec)
 	rc = spool_next_seq(txn, &seq);
 	if (rc != CD_EOK)
 		return rc;
-	uint8_t *val = malloc(len);
-	if (val == NULL)
-		return -ENOMEM;
+	/* Written in place in the map: the writer's malloc of every record
+	 * (and the malloc_consolidate it set off) was in the profile. */
+	void *val;
+	spool_be64(key, seq);
+	rc = store_put_reserve(txn, STORE_DBI_SPOOL, key, sizeof(key), len,
+	    &val);
+	if (rc != CD_EOK)
+		return rc;
 	uint8_t *p = val;
 	*p++ = SPOOL_VERSION;
 	*p++ = rec->type;
@@ -79,11 +84,6 @@ spool_append(struct store_txn *txn, struct spool_rec *rec)
 	memcpy(p, sub, lsub); p += lsub;
 	if (rec->data_len > 0)
 		memcpy(p, rec->data, rec->data_len);
-	spool_be64(key, seq);
-	rc = store_put(txn, STORE_DBI_SPOOL, key, sizeof(key), val, len);
-	free(val);
-	if (rc != CD_EOK)
-		return rc;
 	spool_be64(next, seq + 1);
 	rc = store_put(txn, STORE_DBI_META, SPOOL_META_NEXT,
 	    sizeof(SPOOL_META_NEXT) - 1, next, sizeof(next));

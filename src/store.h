@@ -118,6 +118,14 @@ int store_get(struct store_txn *txn, enum store_dbi dbi,
 /** Insert or replace (write transactions only). */
 int store_put(struct store_txn *txn, enum store_dbi dbi,
     const void *key, size_t klen, const void *val, size_t vlen);
+/**
+ * Insert or replace with a value of vlen bytes that the caller writes
+ * into *out (valid until the next store call in this transaction), so
+ * that a value built for the store is not copied twice (MDB_RESERVE).
+ * Not for databases with sorted duplicates. CD_EOK or as store_put().
+ */
+int store_put_reserve(struct store_txn *txn, enum store_dbi dbi,
+    const void *key, size_t klen, size_t vlen, void **out);
 /** Delete a key; CD_ENOTFOUND when absent (write transactions only). */
 int store_del(struct store_txn *txn, enum store_dbi dbi,
     const void *key, size_t klen);

@@ -660,6 +660,25 @@ store_put(struct store_txn *t, enum store_dbi dbi, const void *key,
 }
 
 int
+store_put_reserve(struct store_txn *t, enum store_dbi dbi, const void *key,
+    size_t klen, size_t vlen, void **out)
+{
+	MDB_val k = { klen, (void *)key }, v = { vlen, NULL };
+	int rc;
+
+	*out = NULL;
+	if ((rc = store_lmdb_key(t, dbi, klen)) != CD_EOK)
+		return rc;
+	if (t->rdonly)
+		return -EINVAL;
+	rc = mdb_put(t->txn, t->env->dbi[dbi], &k, &v, MDB_RESERVE);
+	if (rc != MDB_SUCCESS)
+		return store_lmdb_op_err(t, rc, "put");
+	*out = v.mv_data;
+	return CD_EOK;
+}
+
+int
 store_del(struct store_txn *t, enum store_dbi dbi, const void *key,
     size_t klen)
 {
