@@ -184,7 +184,8 @@ event_strndup(struct event *ev, const char *s, size_t n)
 	char *p = event_alloc(ev, n + 1);
 
 	if (p != NULL) {
-		memcpy(p, s, n);
+		if (n > 0)	/* s is NULL for an empty collected text */
+			memcpy(p, s, n);
 		p[n] = '\0';
 	}
 	return p;

@@ -277,6 +277,64 @@ START_TEST(test_doctype_refused)
 }
 END_TEST
 
+/*
+ * What the SAX reader must do as the tree walk did: references decoded in
+ * attributes and text, a repeated System element's last value kept, only
+ * leaves of UserData, unnamed Data numbered, and a field cut by a
+ * truncation or a start tag that recovery drops.
+ */
+START_TEST(test_references_and_recovery)
+{
+	struct event *ev;
+
+	ev = parse_str("<Event><System><Provider Name='a&amp;b&#38;c&lt;&#x41;'/>"
+	    "<Computer>x&amp;y<![CDATA[<z>]]></Computer><Computer>second"
+	    "</Computer><Security UserID=''/></System><UserData><A><B>1</B>t"
+	    "<C/></A><D>q</D></UserData><EventData><Data>1</Data>"
+	    "<Data Name='&amp;#38;'>2</Data></EventData></Event>");
+	ck_assert(!ev->malformed);
+	ck_assert_str_eq(ev->provider, "a&b&c<A");
+	ck_assert_str_eq(ev->computer, "second");
+	ck_assert_str_eq(ev->user_sid, "");
+	ck_assert_uint_eq(ev->ndata, 5);
+	ck_assert_str_eq(ev->data[0].name, "B");
+	ck_assert_str_eq(ev->data[1].name, "C");
+	ck_assert_str_eq(ev->data[1].value, "");
+	ck_assert_str_eq(ev->data[2].name, "D");
+	ck_assert_str_eq(event_data(ev, "Data1"), "1");
+	ck_assert_str_eq(event_data(ev, "&#38;"), "2");
+	event_free(ev);
+
+	ev = parse_str("<Event><System><Computer>a&amp;b</Computer></System>"
+	    "<EventData><Data Name='a'>one</Data><Data Name='b'>tw");
+	ck_assert(ev->malformed);
+	ck_assert_str_eq(ev->computer, "a&b");
+	ck_assert_str_eq(event_data(ev, "a"), "one");
+	ck_assert_str_eq(event_data(ev, "b"), "tw");
+	event_free(ev);
+
+	/* Recovery drops the broken start tag: the text after it belongs to
+	 * EventData, so the field stays empty, and its end tag then closes
+	 * EventData (the rest is extra content). */
+	ev = parse_str("<Event><EventData><Data Name=''x'>v</Data>"
+	    "<Data Name='n'>w</Data></EventData></Event>");
+	ck_assert(ev->malformed);
+	ck_assert_uint_eq(ev->ndata, 1);
+	ck_assert_str_eq(event_data(ev, ""), "");
+	ck_assert_ptr_null(event_data(ev, "n"));
+	event_free(ev);
+
+	/* Many parses on one thread reuse and renew the parser context. */
+	for (int i = 0; i < 5000; i++) {
+		ev = parse_str(i % 2 ? "<Event><System><EventID>7</EventID>"
+		    "</System></Event>" : "<Event><System><EventID>7");
+		ck_assert_uint_eq(ev->event_id, 7);
+		ck_assert(ev->malformed == !(i % 2));
+		event_free(ev);
+	}
+}
+END_TEST
+
 START_TEST(test_sysmon_line)
 {
 	size_t len;
@@ -330,6 +388,7 @@ main(void)
 	tcase_add_test(tc, test_time_fractions);
 	tcase_add_test(tc, test_malformed);
 	tcase_add_test(tc, test_doctype_refused);
+	tcase_add_test(tc, test_references_and_recovery);
 	tcase_add_test(tc, test_sysmon_line);
 	suite_add_tcase(s, tc);
 	return harness_run(s);
