@@ -14,7 +14,6 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <getopt.h>
-#include <iconv.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -34,7 +33,7 @@
 #endif
 
 static const char *api_url;
-static bool parse_careful;	/* --decode-careful: utf16_to_utf8() only */
+static bool parse_careful;	/* --decode-careful: utf16_to_utf8_careful() */
 static unsigned api_rate = 50;
 
 static void
@@ -69,7 +68,7 @@ usage(FILE *f)
 	    "  --api-rate N            lookups per second (default 50)\n"
 	    "  --parse-only            time collectord's decode + SOAP + event parsing of\n"
 	    "                          the same batches, no HTTP, no store (uses --threads)\n"
-	    "  --decode-careful        parse-only: decode with utf16_to_utf8() alone, as\n"
+	    "  --decode-careful        parse-only: decode with utf16_to_utf8_careful(), as\n"
 	    "                          collectord did before its iconv fast path\n"
 	    "  --show-mix              print the figures measured from the data and exit\n");
 }
@@ -195,65 +194,11 @@ struct parse_run {
 	int	 rc;
 };
 
-/* A copy of wsman.c's wsman_utf16le_fast() (static there): the same
- * decode the daemon runs, so the ceiling measures the same work. */
-static int
-parse_utf16le_fast(const uint8_t *in, size_t len, size_t max_out,
-    struct buf *out)
-{
-	struct buf tmp;
-	iconv_t cd;
-	char *ip = (char *)in, *op;
-	size_t il = len, ol, n;
-	int rc;
-
-	if ((cd = iconv_open("UTF-8", "UTF-16LE")) == (iconv_t)-1)
-		return CD_EUNSUPPORTED;
-	/* UTF-8 is at most 1.5 times the UTF-16 size. */
-	if ((rc = buf_reserve(out, len / 2 * 3 + 4)) != CD_EOK)
-		goto out;
-	op = (char *)out->data + out->len;
-	ol = out->cap - out->len - 1;
-	if (iconv(cd, &ip, &il, &op, &ol) == (size_t)-1 || il != 0) {
-		rc = CD_EPARSE;
-		goto out;
-	}
-	n = (size_t)(op - (char *)out->data) - out->len;
-	if (max_out != 0 && n > max_out) {
-		rc = CD_ETOOBIG;
-		goto out;
-	}
-	for (size_t i = out->len; i < out->len + n; i++) {
-		uint8_t c = out->data[i];
-		if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') ||
-		    (c == 0xef && i + 2 < out->len + n && out->data[i + 1] == 0xbf &&
-		    (out->data[i + 2] == 0xbe || out->data[i + 2] == 0xbf))) {
-			buf_init(&tmp, 0);
-			rc = buf_append(&tmp, out->data + out->len, n);
-			if (rc == CD_EOK)
-				rc = utf16_sanitize_utf8(tmp.data, tmp.len,
-				    max_out, out);
-			buf_free(&tmp);
-			goto out;
-		}
-	}
-	out->len += n;
-	out->data[out->len] = '\0';
-out:
-	iconv_close(cd);
-	return rc;
-}
-
 static int
 parse_decode(const struct buf *body, struct buf *utf8)
 {
-	int rc = CD_EUNSUPPORTED;
-
-	if (!parse_careful)
-		rc = parse_utf16le_fast(body->data + 2, body->len - 2, 0, utf8);
-	if (rc == CD_EOK)
-		return rc;
-	buf_reset(utf8);
+	if (parse_careful)
+		return utf16_to_utf8_careful(body->data, body->len, "UTF-16", 0, utf8);
 	return utf16_to_utf8(body->data, body->len, "UTF-16", 0, utf8);
 }
 

@@ -43,6 +43,15 @@ int utf16_to_utf8(const uint8_t *in, size_t len, const char *charset_label,
     size_t max_out, struct buf *out);
 
 /**
+ * The same conversion, one character at a time, without utf16_to_utf8()'s
+ * iconv fast path for well-formed UTF-16LE (which falls back to this for
+ * anything that needs replacing). Same contract; for benchmarks comparing
+ * the two paths.
+ */
+int utf16_to_utf8_careful(const uint8_t *in, size_t len,
+    const char *charset_label, size_t max_out, struct buf *out);
+
+/**
  * Sanitise text that is already UTF-8: invalid sequences (overlong forms,
  * encoded surrogates, values past U+10FFFF, truncated sequences; one U+FFFD
  * per maximal invalid subpart) and XML-illegal characters become U+FFFD.

@@ -8,7 +8,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <iconv.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -309,63 +308,6 @@ wsman_charset(const char *ctype, char *out, size_t outlen)
 	return out;
 }
 
-/*
- * UTF-16LE, what Windows always sends, straight into out with glibc's
- * iconv: perf under load showed utf16_to_utf8()'s one buf_append() per
- * character as the largest cost of the HTTP threads (about a fifth of
- * their CPU), and then the extra large buffer of a second pass as a
- * malloc_consolidate() hot spot. iconv refuses what needs replacing (a lone
- * surrogate, a dangling byte): CD_EPARSE sends such a body down the careful
- * path. Valid UTF-16 can still carry characters XML 1.0 forbids (C0
- * controls, U+FFFE, U+FFFF); only then the sanitiser runs over the text.
- */
-static int
-wsman_utf16le_fast(const uint8_t *in, size_t len, size_t max_out,
-    struct buf *out)
-{
-	struct buf tmp;
-	iconv_t cd;
-	char *ip = (char *)in, *op;
-	size_t il = len, ol, n;
-	int rc;
-
-	if ((cd = iconv_open("UTF-8", "UTF-16LE")) == (iconv_t)-1)
-		return CD_EUNSUPPORTED;
-	/* UTF-8 is at most 1.5 times the UTF-16 size. */
-	if ((rc = buf_reserve(out, len / 2 * 3 + 4)) != CD_EOK)
-		goto out;
-	op = (char *)out->data + out->len;
-	ol = out->cap - out->len - 1;
-	if (iconv(cd, &ip, &il, &op, &ol) == (size_t)-1 || il != 0) {
-		rc = CD_EPARSE;
-		goto out;
-	}
-	n = (size_t)(op - (char *)out->data) - out->len;
-	if (max_out != 0 && n > max_out) {
-		rc = CD_ETOOBIG;
-		goto out;
-	}
-	for (size_t i = out->len; i < out->len + n; i++) {
-		uint8_t c = out->data[i];
-		if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') ||
-		    (c == 0xef && i + 2 < out->len + n && out->data[i + 1] == 0xbf &&
-		    (out->data[i + 2] == 0xbe || out->data[i + 2] == 0xbf))) {
-			buf_init(&tmp, 0);
-			rc = buf_append(&tmp, out->data + out->len, n);
-			if (rc == CD_EOK)
-				rc = utf16_sanitize_utf8(tmp.data, tmp.len,
-				    max_out, out);
-			buf_free(&tmp);
-			goto out;
-		}
-	}
-	out->len += n;
-	out->data[out->len] = '\0';
-out:
-	iconv_close(cd);
-	return rc;
-}
-
 /* The body as UTF-8: SLDC (when labelled, with the raw fallback), then the
  * UTF-16/UTF-8 detection with illegal XML characters replaced. */
 static int
@@ -388,18 +330,8 @@ wsman_decode(const struct cd_conf *conf, const struct wsman_request *req,
 		body = raw.data;
 		len = raw.len;
 	}
-	const char *cs = wsman_charset(req->content_type, label, sizeof(label));
-	size_t bom = 0;
-	if (utf16_detect(body, len, cs, &bom) == UTF16_ENC_UTF16LE &&
-	    (len - bom) % 2 == 0) {
-		rc = wsman_utf16le_fast(body + bom, len - bom,
-		    conf->limits.max_decompressed_bytes, utf8);
-		if (rc != CD_EPARSE && rc != CD_EUNSUPPORTED)
-			goto out;
-		buf_reset(utf8);
-	}
-	rc = utf16_to_utf8(body, len, cs, conf->limits.max_decompressed_bytes,
-	    utf8);
+	rc = utf16_to_utf8(body, len, wsman_charset(req->content_type, label,
+	    sizeof(label)), conf->limits.max_decompressed_bytes, utf8);
 out:
 	buf_free(&raw);
 	return rc;
