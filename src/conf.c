@@ -232,10 +232,15 @@ conf_defaults(struct cd_conf **out)
 	c->limits.max_connections = 10000;
 	c->limits.max_connections_per_ip = 64;
 	c->limits.connection_timeout_s = 300;
-	/* Windows' Kerberos tokens reach 48000 bytes (MaxTokenSize), 64000
-	 * in base64 in the Authorization header; libmicrohttpd's pool also
-	 * holds the read buffer: 128 KiB leaves room for both. */
-	c->limits.max_header_bytes = 131072;
+	/* libmicrohttpd (0.9.75) zero-fills each connection's whole pool, so
+	 * this is the resident cost of every kept-alive host: 128 KiB made 1,000
+	 * idle hosts cost 130 MB, 32 KiB costs 35 MB (BENCHMARKS.md). Windows'
+	 * own collector (HTTP.sys) accepts 16384 bytes of request line and
+	 * headers by default (MaxRequestBytes, MaxFieldLength; Microsoft KB
+	 * 820129), so 32 KiB takes any Kerberos token a default WEC takes.
+	 * Sites whose tokens approach MaxTokenSize (48000 bytes, 64000 in
+	 * base64) raise it, as they would raise HTTP.sys's limits. */
+	c->limits.max_header_bytes = 32768;
 	c->limits.request_timeout_s = 120;
 	c->store.map_max_bytes = (uint64_t)64 << 30;
 	c->store.nosync = false;

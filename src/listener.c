@@ -595,14 +595,28 @@ listener_parse_addr(const char *spec, struct sockaddr_storage *ss, socklen_t *ss
 	return CD_ECONFIG;
 }
 
+/* libmicrohttpd's own messages are debug output, except its 431: a host
+ * whose Kerberos token does not fit max-header-bytes can never deliver,
+ * and nothing else would tell the operator why (at most once a minute). */
 static void
 listener_mhd_log(void *cls, const char *fmt, va_list ap)
 {
+	static atomic_llong last_431;
+	const struct listener *l = cls;
 	char msg[512];
 
-	(void)cls;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	msg[strcspn(msg, "\n")] = '\0';
+	if (strstr(msg, "response code is 431") != NULL) {
+		long long now = (long long)time(NULL), prev = atomic_load(&last_431);
+		if (now - prev >= 60 && atomic_compare_exchange_strong(&last_431, &prev, now)) {
+			log_warn("http", "refused a request whose headers exceed "
+			    "limits/max-header-bytes (%" PRIu32 " bytes; 431): raise it "
+			    "if Windows hosts send large Kerberos tokens",
+			    l->conf->limits.max_header_bytes);
+			return;
+		}
+	}
 	log_debug("http", "%s", msg);
 }
 
@@ -635,13 +649,14 @@ listener_add(struct listener *l, enum listener_kind kind, const char *spec)
 
 	struct MHD_OptionItem opts[16];
 	size_t n = 0;
+	/* First, so that libmicrohttpd reports nothing on its own stderr. */
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_EXTERNAL_LOGGER,
+	    (intptr_t)listener_mhd_log, l };
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_SOCK_ADDR, 0, &ss };
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_COMPLETED,
 	    (intptr_t)listener_completed, NULL };
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_CONNECTION,
 	    (intptr_t)listener_conn_notify, NULL };
-	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_EXTERNAL_LOGGER,
-	    (intptr_t)listener_mhd_log, NULL };
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT,
 	    (intptr_t)conf->limits.max_connections, NULL };
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_PER_IP_CONNECTION_LIMIT,

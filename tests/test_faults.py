@@ -223,6 +223,9 @@ def test_header_flood():
                       b"".join(b"X-H%d: v\r\n" % i for i in range(20000))):
             reply = raw_exchange(d.port, post_head("/wsman/SubscriptionManager/WEC", 0, extra))
             assert status_of(reply) == 431, reply[:200]
+        # The operator is told why (once a minute, not per request).
+        log = d.logtext()
+        assert log.count("exceed limits/max-header-bytes (16384 bytes; 431)") == 1, log[-2000:]
         reply = raw_exchange(d.port, post_head("/wsman/SubscriptionManager/WEC", 0,
                                                b"X-Ok: " + b"a" * 8000 + b"\r\n"))
         assert status_of(reply) == 400, reply[:200]
