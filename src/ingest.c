@@ -366,7 +366,7 @@ ingest_lolbas(struct store_txn *txn, struct ingest_batch *b,
 
 static int
 ingest_event(struct store_txn *txn, struct ingest_batch *b,
-    const struct ingest_item *it)
+    struct ingest_item *it)
 {
 	struct spool_rec rec = { 0 };
 	struct hosts_delta hd = { 0 };
@@ -375,6 +375,7 @@ ingest_event(struct store_txn *txn, struct ingest_batch *b,
 
 	bool new_domain = false;
 
+	it->seq = 0;	/* apply() may run again after an aborted group */
 	if ((rc = spool_next_seq(txn, &seq)) != CD_EOK)
 		return rc;
 	if (!it->ev->malformed && it->ev->has_record_id && it->host[0] != '\0') {
@@ -399,6 +400,7 @@ ingest_event(struct store_txn *txn, struct ingest_batch *b,
 	rec.data_len = it->ev->raw_len;
 	if ((rc = spool_append(txn, &rec)) != CD_EOK)
 		return rc;
+	it->seq = rec.seq;
 	b->res_new++;
 	hd.events = 1;
 	if (it->has_dns) {

@@ -32,6 +32,7 @@ struct ingest_item {
 	bool		 foreign;	/**< Computer is not the source's host: not indexed */
 	bool		 has_dns;	/**< dns holds a Sysmon DNS observation */
 	struct dns_obs	 dns;
+	uint64_t	 seq;		/**< its spool seq after apply(), 0: not spooled (duplicate) */
 };
 
 /** A job for the writer. Everything is owned by the batch (ingest_batch_free). */
