@@ -182,6 +182,9 @@ store_writer_main(void *arg)
 	struct timespec now, last_check;
 	uint64_t commits_at_check = 0;
 
+	/* Named so its CPU can be told apart in top -H, perf and
+	 * /proc/PID/task: it is the serial stage in front of every Ack. */
+	pthread_setname_np(pthread_self(), "cd-store");
 	clock_gettime(CLOCK_MONOTONIC, &last_check);
 	pthread_mutex_lock(&st->st_lock);
 	for (;;) {
