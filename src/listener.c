@@ -35,6 +35,7 @@
 #include "err.h"
 #include "listener.h"
 #include "log.h"
+#include "thread.h"
 #include "wsman.h"
 
 #define LISTENER_MAX 32
@@ -443,6 +444,9 @@ listener_access(void *cls, struct MHD_Connection *c, const char *url,
 	struct request *req = *req_cls;
 
 	(void)version;
+	/* A hunter's lookup should not queue behind the ingest threads. */
+	if (ep->kind == LISTENER_API)
+		thread_latency_hint();
 	if (req == NULL) {
 		req = calloc(1, sizeof(*req));
 		if (req == NULL)

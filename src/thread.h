@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * Scheduling hints for the daemon's own threads. collectord shares few
+ * cores between busy ingest threads and a REST API whose answers should not
+ * wait behind them; these hints are best effort (no privilege is needed,
+ * and an older kernel that ignores them changes nothing but latency).
+ */
+#ifndef CD_THREAD_H
+#define CD_THREAD_H
+
+/**
+ * Ask the scheduler to run the calling thread soon after it wakes up:
+ * a short time slice (100 us) for the fair scheduler, which on Linux 6.12
+ * and later (EEVDF with custom slices) lets the thread preempt busy
+ * threads when a request arrives. Once per thread; later calls are
+ * no-ops. Never fails.
+ */
+void thread_latency_hint(void);
+
+/** The calling thread's name for ps/top/perf (at most 15 bytes used). */
+void thread_name(const char *name);
+
+#endif
