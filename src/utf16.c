@@ -3,7 +3,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <iconv.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -210,59 +209,156 @@ utf16_sanitize_utf8(const uint8_t *in, size_t len, size_t max_out,
 }
 
 /*
- * UTF-16LE, what Windows always sends, straight into out with glibc's
- * iconv: perf under load showed the per-character conversion
- * (utf16_to_utf8_careful()) as the largest cost of the daemon's HTTP
- * threads (a fifth of their CPU), and then the extra large buffer of a second pass as a
- * malloc_consolidate() hot spot. iconv refuses what needs replacing (a lone
- * surrogate, a dangling byte): CD_EPARSE sends such a body down the careful
- * path. Valid UTF-16 can still carry characters XML 1.0 forbids (C0
- * controls, U+FFFE, U+FFFF); only then the sanitiser runs over the text.
+ * Load four UTF-16 code units (8 bytes, little-endian) as one word; the
+ * byte-wise form is what compilers turn into a single load on
+ * little-endian hosts and stays correct on others.
+ */
+static inline uint64_t
+utf16_load64le(const uint8_t *p)
+{
+	return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 |
+	    (uint64_t)p[3] << 24 | (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 |
+	    (uint64_t)p[6] << 48 | (uint64_t)p[7] << 56;
+}
+
+/*
+ * True when all four code units of w are in U+0020..U+007F: printable ASCII,
+ * XML Char, one UTF-8 byte each. The high byte and bit 7 of every unit must
+ * be clear; then adding 0x60 to a unit sets its bit 7 exactly when it is at
+ * least 0x20 (no carry can cross into the next unit below 0x80).
+ */
+static inline bool
+utf16_ascii4(uint64_t w)
+{
+	const uint64_t hi = 0xff80ff80ff80ff80ull, b7 = 0x0080008000800080ull;
+
+	return (w & hi) == 0 && ((w + 0x0060006000600060ull) & b7) == b7;
+}
+
+/*
+ * UTF-16LE, what Windows always sends, converted and checked in one pass.
+ * The result is byte for byte what utf16_to_utf8_careful() appends, for
+ * every input, including what it has appended when it stops with
+ * CD_ETOOBIG. Runs of printable ASCII (nearly all of an event batch) go
+ * four code units at a time; any other unit takes the per-character branch
+ * below, which applies the careful path's rules: pairs are combined, lone
+ * surrogates, U+FFFE, U+FFFF, C0 controls other than TAB/LF/CR and a
+ * dangling odd byte become U+FFFD.
+ *
+ * This replaced glibc iconv plus a scan of its output for XML-illegal
+ * characters; iconv is no longer used for any input: it cannot replace
+ * (a lone surrogate threw its whole result away for a second, careful
+ * conversion), the XML check needed a second pass over the output, and
+ * its generic per-character gconv loop cost more than this whole function
+ * does (see the commit message for the figures). UTF-16BE, which Windows
+ * does not send, stays on the careful path.
  */
 static int
 utf16_le_fast(const uint8_t *in, size_t len, size_t max_out,
     struct buf *out)
 {
-	struct buf tmp;
-	iconv_t cd;
-	char *ip = (char *)in, *op;
-	size_t il = len, ol, n;
+	const uint8_t *ip = in, *end = in + len;
+	uint8_t *op, *lim;
+	size_t room;
 	int rc;
 
-	if ((cd = iconv_open("UTF-8", "UTF-16LE")) == (iconv_t)-1)
-		return CD_EUNSUPPORTED;
-	/* UTF-8 is at most 1.5 times the UTF-16 size. */
-	if ((rc = buf_reserve(out, len / 2 * 3 + 4)) != CD_EOK)
-		goto out;
-	op = (char *)out->data + out->len;
-	ol = out->cap - out->len - 1;
-	if (iconv(cd, &ip, &il, &op, &ol) == (size_t)-1 || il != 0) {
-		rc = CD_EPARSE;
-		goto out;
-	}
-	n = (size_t)(op - (char *)out->data) - out->len;
-	if (max_out != 0 && n > max_out) {
-		rc = CD_ETOOBIG;
-		goto out;
-	}
-	for (size_t i = out->len; i < out->len + n; i++) {
-		uint8_t c = out->data[i];
-		if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') ||
-		    (c == 0xef && i + 2 < out->len + n && out->data[i + 1] == 0xbf &&
-		    (out->data[i + 2] == 0xbe || out->data[i + 2] == 0xbf))) {
-			buf_init(&tmp, 0);
-			rc = buf_append(&tmp, out->data + out->len, n);
-			if (rc == CD_EOK)
-				rc = utf16_sanitize_utf8(tmp.data, tmp.len,
-				    max_out, out);
-			buf_free(&tmp);
-			goto out;
+	/*
+	 * Reserve the most this input can need (3 bytes per unit: a pair
+	 * gives 4 bytes for 2 units; 3 for a dangling byte's U+FFFD), capped
+	 * by max_out and by the buffer's own cap: a character that would
+	 * pass lim is exactly one the careful path refuses with CD_ETOOBIG.
+	 */
+	room = len / 2 <= (SIZE_MAX - 3) / 3 ? len / 2 * 3 + 3 : SIZE_MAX;
+	if (max_out != 0 && room > max_out)
+		room = max_out;
+	if (room > out->max - out->len)
+		room = out->max - out->len;
+	if ((rc = buf_reserve(out, room)) != CD_EOK)
+		return rc;
+	op = out->data + out->len;
+	lim = op + room;
+
+	for (;;) {
+		uint32_t u;
+
+		while (end - ip >= 8 && lim - op >= 4) {
+			uint64_t w = utf16_load64le(ip);
+
+			if (!utf16_ascii4(w))
+				break;
+			/* Narrow: the low byte of each unit, in order. */
+			w = (w | w >> 8) & 0x0000ffff0000ffffull;
+			w |= w >> 16;
+			op[0] = (uint8_t)w;
+			op[1] = (uint8_t)(w >> 8);
+			op[2] = (uint8_t)(w >> 16);
+			op[3] = (uint8_t)(w >> 24);
+			ip += 8;
+			op += 4;
 		}
+		if (end - ip < 2)
+			break;
+		u = (uint32_t)ip[1] << 8 | ip[0];
+		ip += 2;
+		if (u < 0x80) {
+			if (u >= 0x20 || u == 0x9 || u == 0xa || u == 0xd) {
+				if (op == lim)
+					goto toobig;
+				*op++ = (uint8_t)u;
+				continue;
+			}
+			u = UTF16_REPLACEMENT;
+		} else if (u < 0x800) {
+			if (lim - op < 2)
+				goto toobig;
+			op[0] = (uint8_t)(0xc0 | u >> 6);
+			op[1] = (uint8_t)(0x80 | (u & 0x3f));
+			op += 2;
+			continue;
+		} else if (u >= 0xd800 && u <= 0xdfff) {
+			uint32_t l;
+
+			if (u <= 0xdbff && end - ip >= 2 &&
+			    (l = (uint32_t)ip[1] << 8 | ip[0]) >= 0xdc00 &&
+			    l <= 0xdfff) {
+				u = 0x10000 + ((u - 0xd800) << 10) +
+				    (l - 0xdc00);
+				if (lim - op < 4)
+					goto toobig;
+				op[0] = (uint8_t)(0xf0 | u >> 18);
+				op[1] = (uint8_t)(0x80 | ((u >> 12) & 0x3f));
+				op[2] = (uint8_t)(0x80 | ((u >> 6) & 0x3f));
+				op[3] = (uint8_t)(0x80 | (u & 0x3f));
+				ip += 2;
+				op += 4;
+				continue;
+			}
+			u = UTF16_REPLACEMENT;	/* lone surrogate */
+		} else if (u >= 0xfffe)
+			u = UTF16_REPLACEMENT;
+		if (lim - op < 3)
+			goto toobig;
+		op[0] = (uint8_t)(0xe0 | u >> 12);
+		op[1] = (uint8_t)(0x80 | ((u >> 6) & 0x3f));
+		op[2] = (uint8_t)(0x80 | (u & 0x3f));
+		op += 3;
 	}
-	out->len += n;
+	if (ip < end) {
+		/* A dangling odd byte. */
+		if (lim - op < 3)
+			goto toobig;
+		op[0] = 0xef;
+		op[1] = 0xbf;
+		op[2] = 0xbd;
+		op += 3;
+	}
+	rc = CD_EOK;
+	goto done;
+toobig:
+	rc = CD_ETOOBIG;
+done:
+	out->len = (size_t)(op - out->data);
 	out->data[out->len] = '\0';
-out:
-	iconv_close(cd);
 	return rc;
 }
 
@@ -270,18 +366,10 @@ int
 utf16_to_utf8(const uint8_t *in, size_t len, const char *charset_label,
     size_t max_out, struct buf *out)
 {
-	size_t bom = 0, was = out->len;
+	size_t bom = 0;
 
-	if (utf16_detect(in, len, charset_label, &bom) == UTF16_ENC_UTF16LE &&
-	    (len - bom) % 2 == 0) {
-		int rc = utf16_le_fast(in + bom, len - bom, max_out, out);
-		if (rc != CD_EPARSE && rc != CD_EUNSUPPORTED)
-			return rc;
-		/* Something to replace: the careful path, from scratch. */
-		out->len = was;
-		if (out->data != NULL)
-			out->data[was] = '\0';
-	}
+	if (utf16_detect(in, len, charset_label, &bom) == UTF16_ENC_UTF16LE)
+		return utf16_le_fast(in + bom, len - bom, max_out, out);
 	return utf16_to_utf8_careful(in, len, charset_label, max_out, out);
 }
 
@@ -301,6 +389,9 @@ utf16_to_utf8_careful(const uint8_t *in, size_t len, const char *charset_label,
 	/* UTF-8 is at most 1.5 times the UTF-16 size. */
 	if ((rc = buf_reserve(out, (len - bom) / 2 * 3 + 3)) == -ENOMEM)
 		return rc;
+	/* Fresh storage is a C string even if nothing gets appended. */
+	if (out->data != NULL)
+		out->data[out->len] = '\0';
 	for (i = bom; i + 1 < len; i += 2) {
 		uint32_t u = be ? (uint32_t)in[i] << 8 | in[i + 1] :
 		    (uint32_t)in[i + 1] << 8 | in[i];

@@ -43,10 +43,11 @@ int utf16_to_utf8(const uint8_t *in, size_t len, const char *charset_label,
     size_t max_out, struct buf *out);
 
 /**
- * The same conversion, one character at a time, without utf16_to_utf8()'s
- * iconv fast path for well-formed UTF-16LE (which falls back to this for
- * anything that needs replacing). Same contract; for benchmarks comparing
- * the two paths.
+ * The same conversion, one character at a time through the generic sink,
+ * without utf16_to_utf8()'s one-pass UTF-16LE decoder (which appends the
+ * same bytes for every input, also when it stops with CD_ETOOBIG). Same
+ * contract; the reference for the differential tests and for benchmarks
+ * comparing the two paths.
  */
 int utf16_to_utf8_careful(const uint8_t *in, size_t len,
     const char *charset_label, size_t max_out, struct buf *out);
