@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdalign.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,10 +32,17 @@
  * text, per attribute) as the largest part of event_parse(), which runs
  * once per event in the HTTP threads and again in every output. The
  * callbacks below pick the fields straight from the parser's buffers. The
- * input
- * is UTF-8 already (wsman decoded it), so no encoding conversion is
+ * input is UTF-8 already (wsman decoded it), so no encoding conversion is
  * asked for (XML_PARSE_IGNORE_ENC; a declared encoding is ignored as
  * before, when "UTF-8" was forced).
+ *
+ * Memory: the next profile showed malloc and free (one per string, the
+ * field array's growth, libxml2's copy of the input, the text buffer) as
+ * a tenth of the threads that parse. While parsing, the strings go into
+ * scratch buffers the thread keeps (struct event_tls); the finished event
+ * is then one allocation (struct event_block) holding the struct, the
+ * field array, the raw text and every string, and event_free() is one
+ * free() (plus rule_name, which the rule engine owns separately).
  */
 #define EVENT_XML_OPTS	(XML_PARSE_NONET | XML_PARSE_NOERROR | \
 			    XML_PARSE_NOWARNING | XML_PARSE_NOCDATA | \
@@ -43,6 +51,10 @@
 /* A parser context is reused per thread; renewed now and then so that its
  * name dictionary cannot grow without bound on hostile input. */
 #define EVENT_CTXT_USES	4096
+
+/* A thread's scratch buffers larger than this after a parse are released:
+ * one huge event must not pin its size in every thread. */
+#define EVENT_SCRATCH_KEEP	((size_t)256 * 1024)
 
 /* Where the SAX callbacks are within the event. */
 enum event_sect {
@@ -66,45 +78,101 @@ enum event_sys {
 	EVENT_SYS_COMPUTER
 };
 
+/* The string members of struct event, as slots of struct event_draft. */
+enum event_str {
+	EVENT_STR_PROVIDER,
+	EVENT_STR_GUID,
+	EVENT_STR_KEYWORDS,
+	EVENT_STR_TIME,
+	EVENT_STR_CHANNEL,
+	EVENT_STR_COMPUTER,
+	EVENT_STR_USER_SID,
+	EVENT_STR_ERROR,
+	EVENT_STR_MAX
+};
+
+/* A field while parsing: where its name and value are in the strings. */
+struct event_foff {
+	size_t	 name;
+	size_t	 value;
+};
+
+/* What a thread keeps from one parse to the next. */
+struct event_tls {
+	xmlParserCtxtPtr ctxt;
+	unsigned	 uses;		/* parses with this ctxt */
+	struct buf	 in;		/* the input, NUL-terminated */
+	struct buf	 text;		/* the text being collected */
+	struct buf	 strs;		/* the event's strings, back to back,
+					 * each NUL-terminated */
+	struct event_foff *fields;
+	size_t		 fcap;
+};
+
+/*
+ * The event being parsed: numbers and flags in ev (its pointers unused),
+ * strings as offsets into tls->strs, which may move while it grows.
+ */
+struct event_draft {
+	struct event	 ev;
+	struct event_tls *tls;
+	size_t		 str[EVENT_STR_MAX];	/* offset + 1; 0: NULL */
+	size_t		 ndata;			/* in tls->fields */
+};
+
+/* A string event_set() stored: one allocation each, freed with the event. */
+struct event_extra {
+	struct event_extra *next;
+	char		 s[];
+};
+
+/*
+ * A parsed event: this struct, then the field array, the raw text and the
+ * strings, in one allocation.
+ */
+struct event_block {
+	struct event	 ev;		/* first: event_free() casts back */
+	struct event_extra *extra;
+	alignas(struct event_field) char rest[];
+};
+
 struct event_sax {
-	struct event	*ev;
+	struct event_draft *d;
 	int		 rc;		/* first failure (-ENOMEM) */
 	bool		 doctype;	/* a DTD was seen */
 	bool		 bad_root;
 	unsigned	 depth;		/* of the current element; root 1 */
 	enum event_sect	 sect;
-	size_t		 cap;		/* of ev->data */
 	size_t		 pos;		/* Data elements seen in EventData */
 	/* Text collection: the element at cap_depth and its descendants. */
 	unsigned	 cap_depth;	/* 0: not collecting */
 	enum event_sys	 cap_sys;	/* a System child, or a field */
-	char		*cap_name;	/* field name (owned), for fields */
-	struct buf	 text;
+	size_t		 cap_name;	/* field name (offset + 1), for fields */
 };
 
-static pthread_key_t event_ctxt_key;
-static pthread_once_t event_ctxt_once = PTHREAD_ONCE_INIT;
-static _Thread_local unsigned event_ctxt_uses;
+static pthread_key_t event_tls_key;
+static pthread_once_t event_tls_once = PTHREAD_ONCE_INIT;
 
-static void	event_ctxt_free(void *);
-static void	event_ctxt_key_init(void);
-static xmlParserCtxtPtr event_ctxt_get(void);
-static char	*event_alloc(struct event *, size_t);
-static char	*event_strndup(struct event *, const char *, size_t);
-static int	event_set_error(struct event *, const char *, const char *);
-static const char *event_attr(struct event_sax *, int, const xmlChar **,
-		    const char *, size_t *);
-static char	*event_attr_dup(struct event_sax *, int, const xmlChar **,
+static void	event_tls_free(void *);
+static void	event_tls_key_init(void);
+static struct event_tls *event_tls_get(void);
+static void	event_tls_trim(struct event_tls *);
+static size_t	event_str_add(struct event_draft *, const char *, size_t);
+static const char *event_str(const struct event_draft *, size_t);
+static int	event_set_error(struct event_draft *, const char *,
+		    const char *);
+static const char *event_attr(int, const xmlChar **, const char *,
+		    size_t *);
+static size_t	event_attr_dup(struct event_sax *, int, const xmlChar **,
 		    const char *);
 static bool	event_u64_str(const char *, uint64_t, uint64_t *);
-static bool	event_attr_u32(struct event_sax *, int, const xmlChar **,
-		    const char *, uint32_t *);
-static void	event_collect(struct event_sax *, enum event_sys,
-		    char *);
-static void	event_add_field(struct event_sax *, char *, char *);
+static bool	event_attr_u32(int, const xmlChar **, const char *,
+		    uint32_t *);
+static void	event_collect(struct event_sax *, enum event_sys, size_t);
+static void	event_add_field(struct event_sax *, size_t, size_t);
 static void	event_system_start(struct event_sax *, const char *, int,
 		    const xmlChar **);
-static void	event_system_end(struct event_sax *, char *);
+static void	event_system_end(struct event_sax *);
 static void	event_sax_start(void *, const xmlChar *, const xmlChar *,
 		    const xmlChar *, int, const xmlChar **, int, int,
 		    const xmlChar **);
@@ -114,90 +182,124 @@ static void	event_sax_end(void *, const xmlChar *, const xmlChar *,
 static void	event_sax_text(void *, const xmlChar *, int);
 static void	event_sax_subset(void *, const xmlChar *, const xmlChar *,
 		    const xmlChar *);
-static int	event_run(struct event *, const char *, size_t, int, char **);
-static void	event_clear_fields(struct event *);
-static void	event_free_fields(struct event *);
+static int	event_read(xmlParserCtxtPtr, const char *, int, int);
+static int	event_run(struct event_draft *, const char *, size_t, int,
+		    const char **);
+static void	event_clear_fields(struct event_draft *);
+static int	event_build(struct event_draft *, const char *, size_t,
+		    struct event **);
 
 static void
-event_ctxt_free(void *p)
+event_tls_free(void *p)
 {
-	xmlFreeParserCtxt(p);
+	struct event_tls *t = p;
+
+	if (t == NULL)
+		return;
+	xmlFreeParserCtxt(t->ctxt);
+	buf_free(&t->in);
+	buf_free(&t->text);
+	buf_free(&t->strs);
+	free(t->fields);
+	free(t);
 }
 
 static void
-event_ctxt_key_init(void)
+event_tls_key_init(void)
 {
-	(void)pthread_key_create(&event_ctxt_key, event_ctxt_free);
+	(void)pthread_key_create(&event_tls_key, event_tls_free);
 }
 
-/* This thread's parser context, or NULL when none can be made. */
-static xmlParserCtxtPtr
-event_ctxt_get(void)
+/* This thread's parser state with a usable context, or NULL (-ENOMEM). */
+static struct event_tls *
+event_tls_get(void)
 {
-	xmlParserCtxtPtr ctxt;
+	struct event_tls *t;
 
-	pthread_once(&event_ctxt_once, event_ctxt_key_init);
-	ctxt = pthread_getspecific(event_ctxt_key);
-	if (ctxt != NULL && ++event_ctxt_uses > EVENT_CTXT_USES) {
-		xmlFreeParserCtxt(ctxt);
-		ctxt = NULL;
-		(void)pthread_setspecific(event_ctxt_key, NULL);
-	}
-	if (ctxt == NULL) {
-		if ((ctxt = xmlNewParserCtxt()) == NULL)
+	pthread_once(&event_tls_once, event_tls_key_init);
+	if ((t = pthread_getspecific(event_tls_key)) == NULL) {
+		if ((t = calloc(1, sizeof(*t))) == NULL)
 			return NULL;
-		if (pthread_setspecific(event_ctxt_key, ctxt) != 0) {
-			xmlFreeParserCtxt(ctxt);
+		buf_init(&t->in, 0);
+		buf_init(&t->text, 0);
+		buf_init(&t->strs, 0);
+		if (pthread_setspecific(event_tls_key, t) != 0) {
+			free(t);
 			return NULL;
 		}
-		event_ctxt_uses = 0;
 	}
-	return ctxt;
+	if (t->ctxt != NULL && ++t->uses > EVENT_CTXT_USES) {
+		xmlFreeParserCtxt(t->ctxt);
+		t->ctxt = NULL;
+	}
+	if (t->ctxt == NULL) {
+		if ((t->ctxt = xmlNewParserCtxt()) == NULL)
+			return NULL;
+		t->uses = 0;
+	}
+	return t;
+}
+
+/* After a parse: give back what an unusually large event made grow. */
+static void
+event_tls_trim(struct event_tls *t)
+{
+	if (t->in.cap > EVENT_SCRATCH_KEEP)
+		buf_free(&t->in);
+	if (t->text.cap > EVENT_SCRATCH_KEEP)
+		buf_free(&t->text);
+	if (t->strs.cap > EVENT_SCRATCH_KEEP)
+		buf_free(&t->strs);
+	if (t->fcap * sizeof(*t->fields) > EVENT_SCRATCH_KEEP) {
+		free(t->fields);
+		t->fields = NULL;
+		t->fcap = 0;
+	}
 }
 
 void
 event_thread_cleanup(void)
 {
-	xmlParserCtxtPtr ctxt;
+	struct event_tls *t;
 
-	pthread_once(&event_ctxt_once, event_ctxt_key_init);
-	if ((ctxt = pthread_getspecific(event_ctxt_key)) != NULL) {
-		(void)pthread_setspecific(event_ctxt_key, NULL);
-		xmlFreeParserCtxt(ctxt);
+	pthread_once(&event_tls_once, event_tls_key_init);
+	if ((t = pthread_getspecific(event_tls_key)) != NULL) {
+		(void)pthread_setspecific(event_tls_key, NULL);
+		event_tls_free(t);
 	}
 }
 
-/*
- * Every string of an event is its own allocation: callers may replace a
- * field (free it, store a strdup), as the tests and the rule engine do.
- */
-static char *
-event_alloc(struct event *ev, size_t n)
+/* Store s[0..n) as a string of the event: its offset + 1, 0 on -ENOMEM. */
+static size_t
+event_str_add(struct event_draft *d, const char *s, size_t n)
 {
-	(void)ev;
-	return malloc(n);
+	struct buf *b = &d->tls->strs;
+	size_t off = b->len;
+
+	if (buf_reserve(b, n + 1) != CD_EOK)
+		return 0;
+	if (n > 0)	/* s is NULL for an empty collected text */
+		memcpy(b->data + off, s, n);
+	b->data[off + n] = '\0';
+	b->len = off + n + 1;
+	b->data[b->len] = '\0';	/* buf's own terminator */
+	return off + 1;
 }
 
-static char *
-event_strndup(struct event *ev, const char *s, size_t n)
+/* The string at offset + 1 (valid until the strings grow), or NULL. */
+static const char *
+event_str(const struct event_draft *d, size_t ref)
 {
-	char *p = event_alloc(ev, n + 1);
-
-	if (p != NULL) {
-		if (n > 0)	/* s is NULL for an empty collected text */
-			memcpy(p, s, n);
-		p[n] = '\0';
-	}
-	return p;
+	return ref == 0 ? NULL : (const char *)d->tls->strs.data + ref - 1;
 }
 
 static int
-event_set_error(struct event *ev, const char *what, const char *detail)
+event_set_error(struct event_draft *d, const char *what, const char *detail)
 {
 	char tmp[512];
 
-	ev->malformed = true;
-	if (ev->error != NULL)
+	d->ev.malformed = true;
+	if (d->str[EVENT_STR_ERROR] != 0)
 		return CD_EOK;	/* keep the first reason */
 	snprintf(tmp, sizeof(tmp), "%s%s%s", what, detail ? ": " : "",
 	    detail ? detail : "");
@@ -205,7 +307,7 @@ event_set_error(struct event *ev, const char *what, const char *detail)
 	size_t n = strlen(tmp);
 	while (n > 0 && (tmp[n - 1] == '\n' || tmp[n - 1] == ' '))
 		tmp[--n] = '\0';
-	if ((ev->error = event_strndup(ev, tmp, n)) == NULL)
+	if ((d->str[EVENT_STR_ERROR] = event_str_add(d, tmp, n)) == 0)
 		return -ENOMEM;
 	return CD_EOK;
 }
@@ -216,10 +318,8 @@ event_set_error(struct event *ev, const char *what, const char *detail)
  * end), or NULL; *len gets its length.
  */
 static const char *
-event_attr(struct event_sax *st, int nattr, const xmlChar **attrs,
-    const char *name, size_t *len)
+event_attr(int nattr, const xmlChar **attrs, const char *name, size_t *len)
 {
-	(void)st;
 	for (int i = 0; i < nattr; i++) {
 		const xmlChar **a = attrs + i * 5;
 		if (a[2] == NULL && strcmp((const char *)a[0], name) == 0) {
@@ -231,32 +331,39 @@ event_attr(struct event_sax *st, int nattr, const xmlChar **attrs,
 }
 
 /*
- * A copy of the attribute's value, or NULL when absent (or
- * out of memory: st->rc). Without entity substitution libxml2 hands '&'
- * (from &amp; or &#38;) as the text "&#38;", for the tree builder to
- * decode (xmlSAX2AttributeNs); every other reference is already replaced.
+ * The attribute's value stored as a string of the event (offset + 1), or 0
+ * when absent (or out of memory: st->rc). Without entity substitution
+ * libxml2 hands '&' (from &amp; or &#38;) as the text "&#38;", for the
+ * tree builder to decode (xmlSAX2AttributeNs); every other reference is
+ * already replaced.
  */
-static char *
+static size_t
 event_attr_dup(struct event_sax *st, int nattr, const xmlChar **attrs,
     const char *name)
 {
-	size_t len, o = 0;
-	const char *v = event_attr(st, nattr, attrs, name, &len);
+	struct buf *b = &st->d->tls->strs;
+	size_t len, off, o;
+	const char *v = event_attr(nattr, attrs, name, &len);
 	char *p;
 
 	if (v == NULL)
-		return NULL;
-	if ((p = event_alloc(st->ev, len + 1)) == NULL) {
+		return 0;
+	if (buf_reserve(b, len + 1) != CD_EOK) {
 		st->rc = -ENOMEM;
-		return NULL;
+		return 0;
 	}
+	off = b->len;
+	p = (char *)b->data + off;
+	o = 0;
 	for (size_t i = 0; i < len; i++) {
 		p[o++] = v[i];
 		if (v[i] == '&' && len - i >= 5 && memcmp(v + i, "&#38;", 5) == 0)
 			i += 4;
 	}
 	p[o] = '\0';
-	return p;
+	b->len = off + o + 1;
+	b->data[b->len] = '\0';	/* buf's own terminator */
+	return off + 1;
 }
 
 /* Parse decimal text (surrounding white space allowed) up to max. */
@@ -284,12 +391,12 @@ event_u64_str(const char *s, uint64_t max, uint64_t *out)
 }
 
 static bool
-event_attr_u32(struct event_sax *st, int nattr, const xmlChar **attrs,
-    const char *name, uint32_t *out)
+event_attr_u32(int nattr, const xmlChar **attrs, const char *name,
+    uint32_t *out)
 {
 	char tmp[64];
 	size_t len;
-	const char *v = event_attr(st, nattr, attrs, name, &len);
+	const char *v = event_attr(nattr, attrs, name, &len);
 	uint64_t u;
 
 	/* A number never needs more; longer text is not one. */
@@ -303,37 +410,37 @@ event_attr_u32(struct event_sax *st, int nattr, const xmlChar **attrs,
 	return true;
 }
 
-/* Collect the text of the current element and its descendants. */
+/* Collect the text of the current element and its descendants. A name
+ * collected before is dropped (it stays unused in the strings). */
 static void
-event_collect(struct event_sax *st, enum event_sys sys, char *name)
+event_collect(struct event_sax *st, enum event_sys sys, size_t name)
 {
-	free(st->cap_name);
 	st->cap_depth = st->depth;
 	st->cap_sys = sys;
 	st->cap_name = name;
-	buf_reset(&st->text);
+	buf_reset(&st->d->tls->text);
 }
 
 static void
-event_add_field(struct event_sax *st, char *name, char *value)
+event_add_field(struct event_sax *st, size_t name, size_t value)
 {
-	struct event *ev = st->ev;
+	struct event_draft *d = st->d;
+	struct event_tls *t = d->tls;
 
-	if (ev->ndata == st->cap) {
-		size_t ncap = st->cap ? st->cap * 2 : 16;
-		struct event_field *p = realloc(ev->data, ncap * sizeof(*p));
+	if (d->ndata == t->fcap) {
+		size_t ncap = t->fcap ? t->fcap * 2 : 32;
+		struct event_foff *p = reallocarray(t->fields, ncap,
+		    sizeof(*p));
 		if (p == NULL) {
-			free(name);
-			free(value);
 			st->rc = -ENOMEM;
 			return;
 		}
-		ev->data = p;
-		st->cap = ncap;
+		t->fields = p;
+		t->fcap = ncap;
 	}
-	ev->data[ev->ndata].name = name;
-	ev->data[ev->ndata].value = value;
-	ev->ndata++;
+	t->fields[d->ndata].name = name;
+	t->fields[d->ndata].value = value;
+	d->ndata++;
 }
 
 static void
@@ -354,50 +461,47 @@ event_system_start(struct event_sax *st, const char *name, int nattr,
 		{ "Channel", EVENT_SYS_CHANNEL },
 		{ "Computer", EVENT_SYS_COMPUTER },
 	};
-	struct event *ev = st->ev;
-	char *v;
+	struct event_draft *d = st->d;
+	size_t v;
 
 	/* An attribute that is absent keeps an earlier value. */
 	if (strcmp(name, "Provider") == 0) {
-		if ((v = event_attr_dup(st, nattr, attrs, "Name")) != NULL) {
-			free(ev->provider);
-			ev->provider = v;
-		}
-		if ((v = event_attr_dup(st, nattr, attrs, "Guid")) != NULL) {
-			free(ev->provider_guid);
-			ev->provider_guid = v;
-		}
+		if ((v = event_attr_dup(st, nattr, attrs, "Name")) != 0)
+			d->str[EVENT_STR_PROVIDER] = v;
+		if ((v = event_attr_dup(st, nattr, attrs, "Guid")) != 0)
+			d->str[EVENT_STR_GUID] = v;
 	} else if (strcmp(name, "TimeCreated") == 0) {
 		int64_t ms;
 		if ((v = event_attr_dup(st, nattr, attrs, "SystemTime")) !=
-		    NULL) {
-			free(ev->time_created);
-			ev->time_created = v;
-			if (timeparse_rfc3339(v, &ms) == CD_EOK)
-				ev->time_created_ms = ms;
+		    0) {
+			d->str[EVENT_STR_TIME] = v;
+			if (timeparse_rfc3339(event_str(d, v), &ms) == CD_EOK)
+				d->ev.time_created_ms = ms;
 		}
 	} else if (strcmp(name, "Execution") == 0) {
-		event_attr_u32(st, nattr, attrs, "ProcessID", &ev->process_id);
-		event_attr_u32(st, nattr, attrs, "ThreadID", &ev->thread_id);
+		event_attr_u32(nattr, attrs, "ProcessID", &d->ev.process_id);
+		event_attr_u32(nattr, attrs, "ThreadID", &d->ev.thread_id);
 	} else if (strcmp(name, "Security") == 0) {
-		if ((v = event_attr_dup(st, nattr, attrs, "UserID")) != NULL) {
-			free(ev->user_sid);
-			ev->user_sid = v;
-		}
+		if ((v = event_attr_dup(st, nattr, attrs, "UserID")) != 0)
+			d->str[EVENT_STR_USER_SID] = v;
 	} else {
 		for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
 			if (strcmp(name, texts[i].name) == 0) {
-				event_collect(st, texts[i].sys, NULL);
+				event_collect(st, texts[i].sys, 0);
 				break;
 			}
 	}
 }
 
-/* A System child's text is complete. */
+/* A System child's text (in tls->text) is complete. */
 static void
-event_system_end(struct event_sax *st, char *text)
+event_system_end(struct event_sax *st)
 {
-	struct event *ev = st->ev;
+	struct event_draft *d = st->d;
+	struct event *ev = &d->ev;
+	const struct buf *tb = &d->tls->text;
+	const char *text = tb->data != NULL ? (const char *)tb->data : "";
+	enum event_str slot;
 	uint64_t v;
 
 	switch (st->cap_sys) {
@@ -406,45 +510,46 @@ event_system_end(struct event_sax *st, char *text)
 			ev->event_id = (uint32_t)v;
 			ev->has_event_id = true;
 		}
-		break;
+		return;
 	case EVENT_SYS_VERSION:
 		if (event_u64_str(text, UINT32_MAX, &v))
 			ev->version = (uint32_t)v;
-		break;
+		return;
 	case EVENT_SYS_LEVEL:
 		if (event_u64_str(text, UINT32_MAX, &v))
 			ev->level = (uint32_t)v;
-		break;
+		return;
 	case EVENT_SYS_TASK:
 		if (event_u64_str(text, UINT32_MAX, &v))
 			ev->task = (uint32_t)v;
-		break;
+		return;
 	case EVENT_SYS_OPCODE:
 		if (event_u64_str(text, UINT32_MAX, &v))
 			ev->opcode = (uint32_t)v;
-		break;
+		return;
 	case EVENT_SYS_RECORDID:
 		if (event_u64_str(text, UINT64_MAX, &v)) {
 			ev->record_id = v;
 			ev->has_record_id = true;
 		}
-		break;
+		return;
 	case EVENT_SYS_KEYWORDS:
-		free(ev->keywords);
-		ev->keywords = text;
-		return;
-	case EVENT_SYS_CHANNEL:
-		free(ev->channel);
-		ev->channel = text;
-		return;
-	case EVENT_SYS_COMPUTER:
-		free(ev->computer);
-		ev->computer = text;
-		return;
-	case EVENT_SYS_NONE:
+		slot = EVENT_STR_KEYWORDS;
 		break;
+	case EVENT_SYS_CHANNEL:
+		slot = EVENT_STR_CHANNEL;
+		break;
+	case EVENT_SYS_COMPUTER:
+		slot = EVENT_STR_COMPUTER;
+		break;
+	case EVENT_SYS_NONE:
+	default:
+		return;
 	}
-	free(text);
+	if ((v = event_str_add(d, text, tb->len)) == 0)
+		st->rc = -ENOMEM;
+	else
+		d->str[slot] = (size_t)v;
 }
 
 static void
@@ -493,16 +598,14 @@ event_sax_start(void *ctx, const xmlChar *lname, const xmlChar *prefix,
 		/* Only leaves are fields: the parent has a child, so it is
 		 * not one; its text so far is dropped (as the tree walk
 		 * never read it). */
-		if (st->cap_depth != 0 && st->cap_depth == st->depth - 1) {
+		if (st->cap_depth != 0 && st->cap_depth == st->depth - 1)
 			st->cap_depth = 0;
-			free(st->cap_name);
-			st->cap_name = NULL;
+		if (st->cap_depth == 0) {
+			event_collect(st, EVENT_SYS_NONE, 0);
+			if ((st->cap_name = event_str_add(st->d, name,
+			    strlen(name))) == 0)
+				st->rc = -ENOMEM;
 		}
-		if (st->cap_depth == 0)
-			event_collect(st, EVENT_SYS_NONE, NULL);
-		if (st->cap_depth == st->depth && (st->cap_name =
-		    event_strndup(st->ev, name, strlen(name))) == NULL)
-			st->rc = -ENOMEM;
 		return;
 	}
 	if (st->depth != 3)
@@ -510,19 +613,19 @@ event_sax_start(void *ctx, const xmlChar *lname, const xmlChar *prefix,
 	if (st->sect == EVENT_SECT_SYSTEM) {
 		event_system_start(st, name, nattr, attrs);
 	} else if (st->sect == EVENT_SECT_DATA) {
-		char *fname;
+		size_t fname;
 		if (strcmp(name, "Data") == 0) {
 			char tmp[32];
 			st->pos++;
 			fname = event_attr_dup(st, nattr, attrs, "Name");
-			if (fname == NULL && st->rc == CD_EOK) {
+			if (fname == 0 && st->rc == CD_EOK) {
 				int n = snprintf(tmp, sizeof(tmp), "Data%zu",
 				    st->pos);
-				fname = event_strndup(st->ev, tmp, (size_t)n);
+				fname = event_str_add(st->d, tmp, (size_t)n);
 			}
 		} else
-			fname = event_strndup(st->ev, name, strlen(name));
-		if (fname == NULL)
+			fname = event_str_add(st->d, name, strlen(name));
+		if (fname == 0)
 			st->rc = -ENOMEM;
 		else
 			event_collect(st, EVENT_SYS_NONE, fname);
@@ -533,21 +636,20 @@ event_sax_start(void *ctx, const xmlChar *lname, const xmlChar *prefix,
 static void
 event_commit(struct event_sax *st)
 {
-	char *text = event_strndup(st->ev, (const char *)st->text.data,
-	    st->text.len);
-
-	char *name = st->cap_name;
+	const struct buf *tb = &st->d->tls->text;
+	size_t name = st->cap_name, value;
 
 	st->cap_depth = 0;
-	st->cap_name = NULL;
-	if (text == NULL) {
-		free(name);
+	st->cap_name = 0;
+	if (st->sect == EVENT_SECT_SYSTEM) {
+		event_system_end(st);
+		return;
+	}
+	if ((value = event_str_add(st->d, (const char *)tb->data, tb->len)) ==
+	    0)
 		st->rc = -ENOMEM;
-	} else if (st->sect == EVENT_SECT_SYSTEM) {
-		free(name);
-		event_system_end(st, text);
-	} else
-		event_add_field(st, name, text);
+	else
+		event_add_field(st, name, value);
 }
 
 static void
@@ -582,7 +684,7 @@ event_sax_text(void *ctx, const xmlChar *s, int len)
 		event_commit(st);
 		return;
 	}
-	if (buf_append(&st->text, s, (size_t)len) != CD_EOK)
+	if (buf_append(&st->d->tls->text, s, (size_t)len) != CD_EOK)
 		st->rc = -ENOMEM;
 }
 
@@ -600,30 +702,65 @@ event_sax_subset(void *ctx, const xmlChar *name, const xmlChar *eid,
 }
 
 /*
- * One SAX pass over the event with the safe options (and extra). *err gets
- * libxml2's first error text (or NULL), to be freed. Returns CD_EOK when
- * the XML is well-formed, CD_EPARSE when not, -ENOMEM.
+ * Parse xml[0..len) with ctxt, as xmlCtxtReadMemory() does, but reading
+ * the text in place: xmlCtxtReadMemory() copies it into a new growable
+ * buffer (an 8 KiB malloc, a copy and its growth per event). The input
+ * stream is then the kind libxml2 makes for a string
+ * (xmlNewStringInputStream(), no buffer behind it), so the text must be
+ * NUL-terminated at len, as the caller guarantees. (A static input buffer
+ * does not work: libxml2 2.9 shrinks it under the parser.) Text with a NUL
+ * byte, text libxml2 would convert (a UTF-16/UCS-4/EBCDIC signature in
+ * the first 4 bytes, which XML_PARSE_IGNORE_ENC does not stop) and empty
+ * text take xmlCtxtReadMemory(). CD_EOK or -ENOMEM.
  */
 static int
-event_run(struct event *ev, const char *xml, size_t len, int extra,
-    char **err)
+event_read(xmlParserCtxtPtr ctxt, const char *xml, int len, int opts)
+{
+	xmlParserInputPtr in;
+	xmlCharEncoding enc = XML_CHAR_ENCODING_NONE;
+
+	if (len >= 4)
+		enc = xmlDetectCharEncoding((const xmlChar *)xml, 4);
+	if (len == 0 || (enc != XML_CHAR_ENCODING_NONE &&
+	    enc != XML_CHAR_ENCODING_UTF8) ||
+	    memchr(xml, '\0', (size_t)len) != NULL) {
+		(void)xmlCtxtReadMemory(ctxt, xml, len, NULL, NULL, opts);
+		return CD_EOK;
+	}
+	xmlCtxtReset(ctxt);
+	if ((in = xmlNewInputStream(ctxt)) == NULL)
+		return -ENOMEM;
+	in->base = in->cur = (const xmlChar *)xml;
+	in->length = len;
+	in->end = in->base + len;
+	(void)inputPush(ctxt, in);	/* the stack is empty after a reset */
+	(void)xmlCtxtUseOptions(ctxt, opts);
+	(void)xmlParseDocument(ctxt);
+	return CD_EOK;
+}
+
+/*
+ * One SAX pass over the event (xml NUL-terminated at len) with the safe
+ * options (and extra). *err gets libxml2's first error text (or NULL),
+ * valid until the next pass. Returns CD_EOK when the XML is well-formed,
+ * CD_EPARSE when not, -ENOMEM.
+ */
+static int
+event_run(struct event_draft *d, const char *xml, size_t len, int extra,
+    const char **err)
 {
 	struct event_sax st;
 	xmlSAXHandler sax;
-	xmlParserCtxtPtr ctxt;
-	const char *msg = NULL;
+	xmlParserCtxtPtr ctxt = d->tls->ctxt;
 	int rc;
 
 	*err = NULL;
 	if (len > INT_MAX) {
-		*err = event_strndup(ev, "event too large", 15);
-		return *err != NULL ? CD_EPARSE : -ENOMEM;
+		*err = "event too large";
+		return CD_EPARSE;
 	}
-	if ((ctxt = event_ctxt_get()) == NULL)
-		return -ENOMEM;
 	memset(&st, 0, sizeof(st));
-	st.ev = ev;
-	buf_init(&st.text, 0);
+	st.d = d;
 	memset(&sax, 0, sizeof(sax));
 	sax.initialized = XML_SAX2_MAGIC;
 	sax.startElementNs = event_sax_start;
@@ -635,100 +772,148 @@ event_run(struct event *ev, const char *xml, size_t len, int extra,
 	/* xmlCtxtUseOptions() edits the handler, so it is set each time. */
 	memcpy(ctxt->sax, &sax, sizeof(sax));
 	ctxt->_private = &st;
-	(void)xmlCtxtReadMemory(ctxt, xml, (int)len, NULL, NULL,
-	    EVENT_XML_OPTS | extra);
+	rc = event_read(ctxt, xml, (int)len, EVENT_XML_OPTS | extra);
 	/* A recovered parse stops at the damage without closing the open
 	 * elements; the text read so far counts, as in a recovered tree. */
 	if ((extra & XML_PARSE_RECOVER) && st.cap_depth != 0 && st.rc ==
 	    CD_EOK && !st.bad_root)
 		event_commit(&st);
 	ctxt->_private = NULL;
-	free(st.cap_name);
 	/* Nothing is built, but keep the context clean if a handler did. */
 	if (ctxt->myDoc != NULL) {
 		xmlFreeDoc(ctxt->myDoc);
 		ctxt->myDoc = NULL;
 	}
-	buf_free(&st.text);
+	if (rc != CD_EOK)
+		return rc;
 	if ((rc = st.rc) != CD_EOK)
 		return rc;
 	if (st.doctype)
-		return event_set_error(ev, "document type declaration refused",
+		return event_set_error(d, "document type declaration refused",
 		    NULL) == CD_EOK ? CD_EOK : -ENOMEM;
 	const xmlError *e = xmlCtxtGetLastError(ctxt);
 	if (e != NULL && e->message != NULL)
-		msg = e->message;
+		*err = e->message;
 	else if (!ctxt->wellFormed)
-		msg = "not well-formed";
-	if (msg != NULL && (*err = event_strndup(ev, msg, strlen(msg))) ==
-	    NULL)
-		return -ENOMEM;
+		*err = "not well-formed";
 	if (!ctxt->wellFormed && !(extra & XML_PARSE_RECOVER))
 		return CD_EPARSE;
 	if (st.bad_root)
-		return event_set_error(ev, "root element is not Event",
+		return event_set_error(d, "root element is not Event",
 		    NULL) == CD_EOK ? CD_EOK : -ENOMEM;
 	return CD_EOK;
 }
 
-/* Forget what a failed pass read, before the recovering one. */
+/* Forget what a failed pass read, before the recovering one. The strings
+ * it stored stay unused in the scratch. */
 static void
-event_clear_fields(struct event *ev)
+event_clear_fields(struct event_draft *d)
 {
-	char *raw = ev->raw, *error = ev->error;
-	size_t raw_len = ev->raw_len;
+	size_t error = d->str[EVENT_STR_ERROR];
 
-	ev->raw = NULL;
-	ev->error = NULL;
-	event_free_fields(ev);
-	memset(ev, 0, sizeof(*ev));
+	memset(&d->ev, 0, sizeof(d->ev));
+	memset(d->str, 0, sizeof(d->str));
+	d->str[EVENT_STR_ERROR] = error;
+	d->ndata = 0;
+	d->ev.malformed = true;
+}
+
+/* Make the event: one allocation, laid out as struct event_block says. */
+static int
+event_build(struct event_draft *d, const char *xml, size_t len,
+    struct event **out)
+{
+	struct event_tls *t = d->tls;
+	struct event_block *blk;
+	struct event *ev;
+	size_t arr = d->ndata * sizeof(struct event_field);
+	char *raw, *strs;
+	char **slot[EVENT_STR_MAX];
+
+	if (len > SIZE_MAX / 2 || t->strs.len > SIZE_MAX / 4 ||
+	    d->ndata > SIZE_MAX / 4 / sizeof(struct event_field))
+		return -ENOMEM;
+	if ((blk = malloc(sizeof(*blk) + arr + len + 1 + t->strs.len)) ==
+	    NULL)
+		return -ENOMEM;
+	ev = &blk->ev;
+	*ev = d->ev;
+	blk->extra = NULL;
+	raw = blk->rest + arr;
+	strs = raw + len + 1;
+	if (len > 0)
+		memcpy(raw, xml, len);
+	raw[len] = '\0';
 	ev->raw = raw;
-	ev->raw_len = raw_len;
-	ev->error = error;
-	ev->malformed = true;
+	ev->raw_len = len;
+	if (t->strs.len > 0)
+		memcpy(strs, t->strs.data, t->strs.len);
+	slot[EVENT_STR_PROVIDER] = &ev->provider;
+	slot[EVENT_STR_GUID] = &ev->provider_guid;
+	slot[EVENT_STR_KEYWORDS] = &ev->keywords;
+	slot[EVENT_STR_TIME] = &ev->time_created;
+	slot[EVENT_STR_CHANNEL] = &ev->channel;
+	slot[EVENT_STR_COMPUTER] = &ev->computer;
+	slot[EVENT_STR_USER_SID] = &ev->user_sid;
+	slot[EVENT_STR_ERROR] = &ev->error;
+	for (int i = 0; i < EVENT_STR_MAX; i++)
+		*slot[i] = d->str[i] != 0 ? strs + d->str[i] - 1 : NULL;
+	ev->data = NULL;
+	ev->ndata = d->ndata;
+	if (d->ndata > 0) {
+		ev->data = (struct event_field *)(void *)blk->rest;
+		for (size_t i = 0; i < d->ndata; i++) {
+			ev->data[i].name = strs + t->fields[i].name - 1;
+			ev->data[i].value = strs + t->fields[i].value - 1;
+		}
+	}
+	ev->rule_name = NULL;
+	*out = ev;
+	return CD_EOK;
 }
 
 int
 event_parse(const char *xml, size_t len, struct event **out)
 {
-	struct event *ev;
-	char *err = NULL;
-	int rc = -ENOMEM;
+	struct event_draft d;
+	struct event_tls *t;
+	const char *err = NULL;
+	int rc;
 
 	*out = NULL;
 	soap_init();
-	if ((ev = calloc(1, sizeof(*ev))) == NULL)
+	if ((t = event_tls_get()) == NULL)
 		return -ENOMEM;
-	if ((ev->raw = malloc(len + 1)) == NULL)
-		goto fail;
-	memcpy(ev->raw, xml, len);
-	ev->raw[len] = '\0';
-	ev->raw_len = len;
-
-	if (soap_xml_has_doctype(xml, len)) {
-		rc = event_set_error(ev, "document type declaration refused",
-		    NULL);
+	memset(&d, 0, sizeof(d));
+	d.tls = t;
+	buf_reset(&t->strs);
+	/* libxml2 reads the text in place, NUL-terminated (event_read). */
+	buf_reset(&t->in);
+	if (len <= INT_MAX && (rc = buf_append(&t->in, xml, len)) != CD_EOK) {
+		rc = -ENOMEM;
 		goto done;
 	}
-	rc = event_run(ev, xml, len, 0, &err);
-	if (rc == CD_EPARSE) {
-		if ((rc = event_set_error(ev, "malformed event XML", err)) !=
-		    CD_EOK)
-			goto fail;
-		/* Salvage what a recovering parse can still read. */
-		event_clear_fields(ev);
-		free(err);
-		rc = event_run(ev, xml, len, XML_PARSE_RECOVER, &err);
+
+	if (soap_xml_has_doctype(xml, len)) {
+		rc = event_set_error(&d, "document type declaration refused",
+		    NULL);
+		goto build;
 	}
+	rc = event_run(&d, (const char *)t->in.data, len, 0, &err);
+	if (rc == CD_EPARSE) {
+		if ((rc = event_set_error(&d, "malformed event XML", err)) !=
+		    CD_EOK)
+			goto done;
+		/* Salvage what a recovering parse can still read. */
+		event_clear_fields(&d);
+		rc = event_run(&d, (const char *)t->in.data, len,
+		    XML_PARSE_RECOVER, &err);
+	}
+build:
+	if (rc == CD_EOK)
+		rc = event_build(&d, xml, len, out);
 done:
-	if (rc != CD_EOK)
-		goto fail;
-	free(err);
-	*out = ev;
-	return CD_EOK;
-fail:
-	free(err);
-	event_free(ev);
+	event_tls_trim(t);
 	return rc;
 }
 
@@ -743,32 +928,47 @@ event_data(const struct event *ev, const char *name)
 	return NULL;
 }
 
-/* Free every string and the data array, not the struct. */
-static void
-event_free_fields(struct event *ev)
+int
+event_set(struct event *ev, char **field, const char *value)
 {
-	for (size_t i = 0; i < ev->ndata; i++) {
-		free(ev->data[i].name);
-		free(ev->data[i].value);
+	struct event_block *blk = (struct event_block *)ev;
+	struct event_extra *x;
+	size_t n;
+
+	if (field == &ev->rule_name) {
+		char *copy = NULL;
+		if (value != NULL && (copy = strdup(value)) == NULL)
+			return -ENOMEM;
+		free(ev->rule_name);
+		ev->rule_name = copy;
+		return CD_EOK;
 	}
-	free(ev->data);
-	free(ev->raw);
-	free(ev->error);
-	free(ev->provider);
-	free(ev->provider_guid);
-	free(ev->keywords);
-	free(ev->time_created);
-	free(ev->channel);
-	free(ev->computer);
-	free(ev->user_sid);
-	free(ev->rule_name);
+	if (value == NULL) {
+		*field = NULL;
+		return CD_EOK;
+	}
+	n = strlen(value);
+	if ((x = malloc(sizeof(*x) + n + 1)) == NULL)
+		return -ENOMEM;
+	memcpy(x->s, value, n + 1);
+	x->next = blk->extra;
+	blk->extra = x;
+	*field = x->s;
+	return CD_EOK;
 }
 
 void
 event_free(struct event *ev)
 {
+	struct event_block *blk = (struct event_block *)ev;
+	struct event_extra *x, *next;
+
 	if (ev == NULL)
 		return;
-	event_free_fields(ev);
-	free(ev);
+	free(ev->rule_name);
+	for (x = blk->extra; x != NULL; x = next) {
+		next = x->next;
+		free(x);
+	}
+	free(blk);
 }

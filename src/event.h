@@ -54,8 +54,21 @@ struct event {
  * Parse one event's XML (UTF-8). Returns CD_EOK and a new event in *out
  * (also when the XML is malformed: see ev->malformed), or -ENOMEM.
  * The caller owns *out and frees it with event_free(). Thread-safe.
+ *
+ * The event is one allocation holding the struct, the data array, raw and
+ * every string: never free() or realloc() one of them (event_set()
+ * replaces a string). rule_name alone is a separate malloc'd string that
+ * its writer may free and replace; event_free() frees it.
  */
 int event_parse(const char *xml, size_t len, struct event **out);
+
+/**
+ * Replace one string of an event from event_parse(): field points at one of
+ * its char * members (&ev->computer, &ev->data[i].value, ...), which gets a
+ * copy of value (NULL: none) owned by the event. The old string stays
+ * valid until event_free(). CD_EOK or -ENOMEM (the field is unchanged).
+ */
+int event_set(struct event *ev, char **field, const char *value);
 
 /** The value of the EventData field with this name, or NULL. Borrowed. */
 const char *event_data(const struct event *ev, const char *name);

@@ -173,8 +173,8 @@ START_TEST(test_scenario_alerts)
 	/* The list's spelling whatever the path's case. */
 	for (size_t i = 0; i < ev[2]->ndata; i++) {
 		if (strcmp(ev[2]->data[i].name, "Image") == 0) {
-			free(ev[2]->data[i].value);
-			ev[2]->data[i].value = strdup("C:\\WINDOWS\\SysWOW64\\REGSVR32.EXE");
+			ck_assert_int_eq(event_set(ev[2], &ev[2]->data[i].value,
+			    "C:\\WINDOWS\\SysWOW64\\REGSVR32.EXE"), CD_EOK);
 		}
 	}
 	buf_reset(&b);
@@ -185,8 +185,8 @@ START_TEST(test_scenario_alerts)
 	json_decref(j);
 
 	/* Another host with the same ProcessGuid is another process. */
-	free(ev[1]->computer);
-	ev[1]->computer = strdup("OTHER.corp.example.org");
+	ck_assert_int_eq(event_set(ev[1], &ev[1]->computer,
+	    "OTHER.corp.example.org"), CD_EOK);
 	buf_reset(&b);
 	ck_assert_int_eq(lolbas_check(lb, ev[1], false, &b), 1);
 	j = parse_alert(&b);
@@ -210,15 +210,15 @@ START_TEST(test_not_lolbas)
 	buf_init(&b, 0);
 	for (size_t i = 0; i < ev[1]->ndata; i++) {
 		if (strcmp(ev[1]->data[i].name, "Image") == 0) {
-			free(ev[1]->data[i].value);
-			ev[1]->data[i].value = strdup("C:\\Windows\\System32\\svchost.exe");
+			ck_assert_int_eq(event_set(ev[1], &ev[1]->data[i].value,
+			    "C:\\Windows\\System32\\svchost.exe"), CD_EOK);
 		}
 	}
 	ck_assert_int_eq(lolbas_check(lb, ev[1], true, &b), 0);
 	ck_assert_uint_eq(b.len, 0);
 	/* Not a Sysmon event: ignored even with a listed image. */
-	free(ev[2]->provider);
-	ev[2]->provider = strdup("Some-Other-Provider");
+	ck_assert_int_eq(event_set(ev[2], &ev[2]->provider,
+	    "Some-Other-Provider"), CD_EOK);
 	ck_assert_int_eq(lolbas_check(lb, ev[2], true, &b), 0);
 	buf_free(&b);
 	free_scenario(ev);
@@ -232,8 +232,8 @@ set_guid(struct event *ev, const char *guid)
 {
 	for (size_t i = 0; i < ev->ndata; i++) {
 		if (strcmp(ev->data[i].name, "ProcessGuid") == 0) {
-			free(ev->data[i].value);
-			ev->data[i].value = strdup(guid);
+			ck_assert_int_eq(event_set(ev, &ev->data[i].value, guid),
+			    CD_EOK);
 		}
 	}
 }
