@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libxml/SAX2.h>
 #include <libxml/parser.h>
+#include <libxml/parserInternals.h>
 #include <libxml/tree.h>
 #include <libxml/xmlerror.h>
 #include <libxml/xmlsave.h>
@@ -35,6 +37,36 @@
 
 static pthread_once_t soap_once = PTHREAD_ONCE_INIT;
 static _Thread_local char soap_errbuf[256];
+static _Thread_local bool soap_compacted;
+
+/*
+ * One CDATA section of the envelope as soap_compact() found it: where its
+ * text is in the original, and where the emptied section ends in the
+ * compacted copy (the parser's position when it reports the section).
+ */
+struct soap_cdata {
+	size_t	 off;		/* text offset in the original */
+	size_t	 len;		/* text length, "]]>" excluded */
+	size_t	 nl;		/* '\n' bytes in the text */
+	size_t	 end;		/* offset past "]]>" in the compacted copy */
+	bool	 cr;		/* the text holds '\r' (to normalise) */
+};
+
+/* The compacted envelope and its sections, for one soap_parse(). */
+struct soap_scan {
+	const char		*src;	/* the original envelope */
+	const char		*text;	/* what libxml2 parses */
+	size_t			 tlen;
+	char			*owned;	/* text, when it is a copy */
+	struct soap_cdata	*sec;
+	size_t			 nsec;
+	size_t			 cap;
+	size_t			 next;	/* the next section libxml2 reports */
+	bool			 desync; /* libxml2 saw other sections */
+};
+
+/* The scan of the parse running in this thread, for soap_cdata_block(). */
+static _Thread_local struct soap_scan *soap_cur_scan;
 
 struct soap_ctx {
 	struct soap_msg		*msg;
@@ -60,6 +92,14 @@ static int	soap_events(struct soap_ctx *, xmlNode *);
 static int	soap_event(struct soap_ctx *, xmlNode *);
 static int	soap_sub_end(struct soap_ctx *, const xmlNode *);
 static int	soap_reply_head(struct buf *, const char *, const char *);
+static size_t	soap_utf8_char(const unsigned char *, size_t);
+static bool	soap_cdata_end(const char *, size_t, struct soap_cdata *);
+static bool	soap_compact(struct soap_scan *, const char *, size_t);
+static void	soap_scan_free(struct soap_scan *);
+static void	soap_cdata_block(void *, const xmlChar *, int);
+static int	soap_read(const char *, size_t, bool, xmlDocPtr *);
+static int	soap_parse_with(const char *, size_t,
+		    const struct soap_limits *, bool, struct soap_msg **);
 
 static void
 soap_once_init(void)
@@ -462,18 +502,360 @@ soap_sub_end(struct soap_ctx *c, const xmlNode *se)
 	return rc;
 }
 
+/*
+ * The length of the UTF-8 sequence at p[0..n) when it is well-formed
+ * (shortest form, no surrogate) and encodes a character XML 1.0 allows
+ * (production [2] Char); 0 otherwise. For bytes >= 0x80 only.
+ */
+static size_t
+soap_utf8_char(const unsigned char *p, size_t n)
+{
+	uint32_t v;
+
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		return n >= 2 && (p[1] & 0xc0) == 0x80 ? 2 : 0;
+	if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		if (n < 3 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80)
+			return 0;
+		v = (uint32_t)(p[0] & 0x0f) << 12 |
+		    (uint32_t)(p[1] & 0x3f) << 6 | (uint32_t)(p[2] & 0x3f);
+		if (v < 0x800 || (v >= 0xd800 && v <= 0xdfff) ||
+		    v == 0xfffe || v == 0xffff)
+			return 0;
+		return 3;
+	}
+	if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		if (n < 4 || (p[1] & 0xc0) != 0x80 ||
+		    (p[2] & 0xc0) != 0x80 || (p[3] & 0xc0) != 0x80)
+			return 0;
+		v = (uint32_t)(p[0] & 0x07) << 18 |
+		    (uint32_t)(p[1] & 0x3f) << 12 |
+		    (uint32_t)(p[2] & 0x3f) << 6 | (uint32_t)(p[3] & 0x3f);
+		return v >= 0x10000 && v <= 0x10ffff ? 4 : 0;
+	}
+	return 0;
+}
+
+/*
+ * Find the end of a CDATA section's text p[0..n) (the first "]]>", as
+ * libxml2 ends it) and check on the way that every character is one
+ * libxml2 accepts there without an error. Fills sec's len, nl and cr.
+ * False when there is no "]]>" or a character libxml2 would refuse (a
+ * control character, U+FFFE, a malformed or over-long sequence): the
+ * careful parse then produces today's error, word for word.
+ */
+static bool
+soap_cdata_end(const char *text, size_t n, struct soap_cdata *sec)
+{
+	const unsigned char *p = (const unsigned char *)text;
+	size_t k = 0, m;
+
+	sec->nl = 0;
+	sec->cr = false;
+	while (k < n) {
+		/*
+		 * Eight bytes at a time while none is >= 0x80, < 0x20 or
+		 * ']' (the "has a byte less than" and "has a zero byte"
+		 * word tests): the bulk of an event is plain ASCII.
+		 */
+		while (n - k >= 8) {
+			uint64_t w, lo, br;
+			memcpy(&w, p + k, sizeof(w));
+			lo = (w - 0x2020202020202020ULL) & ~w;
+			br = w ^ 0x5d5d5d5d5d5d5d5dULL;
+			br = (br - 0x0101010101010101ULL) & ~br;
+			if (((w | lo | br) & 0x8080808080808080ULL) != 0)
+				break;
+			k += 8;
+		}
+		if (k >= n)
+			break;
+		unsigned char c = p[k];
+		if (c >= 0x20 && c < 0x80 && c != ']') {
+			k++;
+			continue;
+		}
+		switch (c) {
+		case ']':
+			if (n - k >= 3 && p[k + 1] == ']' && p[k + 2] == '>') {
+				sec->len = k;
+				return true;
+			}
+			k++;
+			break;
+		case '\n':
+			sec->nl++;
+			k++;
+			break;
+		case '\r':
+			sec->cr = true;
+			k++;
+			break;
+		case '\t':
+			k++;
+			break;
+		default:
+			if (c < 0x80 || (m = soap_utf8_char(p + k, n - k)) == 0)
+				return false;
+			k += m;
+		}
+	}
+	return false;
+}
+
+/*
+ * Libxml2 reads a CDATA section one character at a time through
+ * xmlCurrentChar() and copies it into a growing buffer: for an Events
+ * message, whose bulk is the events' CDATA, that was about a quarter of
+ * the whole parse. The events are parsed again by event_parse(), so here
+ * libxml2 gets a copy of the envelope in which every CDATA section is
+ * emptied (only its '\\n' bytes stay, so line numbers do not move), and
+ * soap_cdata_block() hands the tree builder the original text instead.
+ *
+ * The scanner follows where XML lets "<![CDATA[" start: in content, not
+ * inside a comment, a processing instruction or a tag (whose attribute
+ * values may hold '>'). It need not be right on malformed input: the
+ * parse of the copy checks that libxml2 reported exactly these sections
+ * at exactly these places, and anything else (or any parse error) falls
+ * back to the careful parse of the original. False here means the same.
+ * Sections totalling XML_MAX_TEXT_LENGTH or more also take the careful
+ * path, so libxml2's text size limit applies as before.
+ */
+static bool
+soap_compact(struct soap_scan *s, const char *p, size_t n)
+{
+	size_t i = 0, total = 0;
+
+	memset(s, 0, sizeof(*s));
+	s->src = p;
+	s->text = p;
+	s->tlen = n;
+	while (i < n) {
+		const char *lt = memchr(p + i, '<', n - i), *e;
+		size_t rest;
+
+		if (lt == NULL)
+			break;
+		i = (size_t)(lt - p);
+		rest = n - i;
+		if (rest >= 9 && memcmp(lt, "<![CDATA[", 9) == 0) {
+			struct soap_cdata sec = { .off = i + 9 };
+			if (!soap_cdata_end(p + sec.off, n - sec.off, &sec))
+				return false;
+			total += sec.len;
+			if (total >= XML_MAX_TEXT_LENGTH)
+				return false;
+			if (s->nsec == s->cap) {
+				size_t ncap = s->cap ? s->cap * 2 : 64;
+				struct soap_cdata *q = realloc(s->sec,
+				    ncap * sizeof(*q));
+				if (q == NULL)
+					return false;
+				s->sec = q;
+				s->cap = ncap;
+			}
+			s->sec[s->nsec++] = sec;
+			i = sec.off + sec.len + 3;
+		} else if (rest >= 4 && memcmp(lt, "<!--", 4) == 0) {
+			if ((e = memmem(lt + 4, rest - 4, "-->", 3)) == NULL)
+				return false;
+			i = (size_t)(e - p) + 3;
+		} else if (rest >= 2 && lt[1] == '?') {
+			if ((e = memmem(lt + 2, rest - 2, "?>", 2)) == NULL)
+				return false;
+			i = (size_t)(e - p) + 2;
+		} else if (rest >= 2 && lt[1] == '!') {
+			/* A DOCTYPE or worse: never in an envelope. */
+			return false;
+		} else {
+			/* A start or end tag: '>' ends it outside quotes. */
+			for (i++; i < n && p[i] != '>'; i++) {
+				if (p[i] != '"' && p[i] != '\'')
+					continue;
+				if ((e = memchr(p + i + 1, p[i], n - i - 1)) ==
+				    NULL)
+					return false;
+				i = (size_t)(e - p);
+			}
+			if (i >= n)
+				return false;
+			i++;
+		}
+	}
+	if (s->nsec == 0)
+		return true;
+
+	/* Each section shrinks to its '\n' bytes: the copy is no longer. */
+	char *o = s->owned = malloc(n);
+	size_t from = 0;
+
+	if (o == NULL)
+		return false;
+	for (size_t k = 0; k < s->nsec; k++) {
+		struct soap_cdata *sec = &s->sec[k];
+		memcpy(o, p + from, sec->off - from);
+		o += sec->off - from;
+		memset(o, '\n', sec->nl);
+		o += sec->nl;
+		memcpy(o, "]]>", 3);
+		o += 3;
+		sec->end = (size_t)(o - s->owned);
+		from = sec->off + sec->len + 3;
+	}
+	memcpy(o, p + from, n - from);
+	o += n - from;
+	s->text = s->owned;
+	s->tlen = (size_t)(o - s->owned);
+	return true;
+}
+
+static void
+soap_scan_free(struct soap_scan *s)
+{
+	free(s->owned);
+	free(s->sec);
+	memset(s, 0, sizeof(*s));
+}
+
+/*
+ * The parser's cdataBlock handler: the tree gets the section's original
+ * text, end-of-line normalised as libxml2 does it (CR LF and lone CR
+ * become LF, XML 1.0 section 2.11). A section reported anywhere but where
+ * soap_compact() put one marks the scan out of step, and the careful
+ * parse takes over.
+ */
+static void
+soap_cdata_block(void *ctx, const xmlChar *value, int len)
+{
+	xmlParserCtxtPtr pctx = ctx;
+	struct soap_scan *s = soap_cur_scan;
+	const struct soap_cdata *sec;
+	size_t at;
+
+	if (s == NULL || s->desync) {
+		xmlSAX2CDataBlock(ctx, value, len);
+		return;
+	}
+	at = (size_t)pctx->input->consumed +
+	    (size_t)(pctx->input->cur - pctx->input->base);
+	sec = s->next < s->nsec ? &s->sec[s->next] : NULL;
+	if (sec == NULL || sec->end != at || (size_t)len != sec->nl) {
+		s->desync = true;
+		xmlSAX2CDataBlock(ctx, value, len);
+		return;
+	}
+	s->next++;
+	const xmlChar *text = (const xmlChar *)s->src + sec->off;
+	if (!sec->cr) {
+		xmlSAX2CDataBlock(ctx, text, (int)sec->len);
+		return;
+	}
+	xmlChar *norm = malloc(sec->len + 1);
+	size_t n = 0;
+	if (norm == NULL) {
+		s->desync = true;
+		return;
+	}
+	for (size_t k = 0; k < sec->len; k++) {
+		if (text[k] != '\r')
+			norm[n++] = text[k];
+		else {
+			norm[n++] = '\n';
+			if (k + 1 < sec->len && text[k + 1] == '\n')
+				k++;
+		}
+	}
+	xmlSAX2CDataBlock(ctx, norm, (int)n);
+	free(norm);
+}
+
+/*
+ * Parse the envelope into *docp, through the compacted copy when compact
+ * is set and it applies, else (or when that parse fails in any way) as
+ * libxml2 reads the original. CD_EOK, CD_EPARSE (soap_fail() set), -ENOMEM.
+ */
+static int
+soap_read(const char *utf8, size_t len, bool compact, xmlDocPtr *docp)
+{
+	struct soap_scan s = { 0 };
+	xmlParserCtxtPtr pctx = NULL;
+	xmlDocPtr doc = NULL;
+	int rc = CD_EOK;
+
+	*docp = NULL;
+	soap_compacted = false;
+	if (compact && soap_compact(&s, utf8, len)) {
+		if ((pctx = xmlNewParserCtxt()) == NULL) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		pctx->sax->cdataBlock = soap_cdata_block;
+		soap_cur_scan = &s;
+		doc = xmlCtxtReadMemory(pctx, s.text, (int)s.tlen, NULL, NULL,
+		    SOAP_XML_OPTS);
+		soap_cur_scan = NULL;
+		if (doc != NULL && pctx->wellFormed && !s.desync &&
+		    s.next == s.nsec) {
+			soap_compacted = true;
+			*docp = doc;
+			goto out;
+		}
+		xmlFreeDoc(doc);
+		xmlFreeParserCtxt(pctx);
+		pctx = NULL;
+	}
+	if ((pctx = xmlNewParserCtxt()) == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	doc = xmlCtxtReadMemory(pctx, utf8, (int)len, NULL, NULL,
+	    SOAP_XML_OPTS);
+	if (doc == NULL || !pctx->wellFormed) {
+		const xmlError *e = xmlCtxtGetLastError(pctx);
+		rc = soap_fail(CD_EPARSE, "malformed envelope: %s",
+		    e != NULL && e->message ? e->message : "not well-formed");
+		xmlFreeDoc(doc);
+		goto out;
+	}
+	*docp = doc;
+out:
+	soap_scan_free(&s);
+	xmlFreeParserCtxt(pctx);
+	return rc;
+}
+
 int
 soap_parse(const char *utf8, size_t len, const struct soap_limits *lim,
     struct soap_msg **out)
 {
+	return soap_parse_with(utf8, len, lim, true, out);
+}
+
+int
+soap_parse_careful(const char *utf8, size_t len,
+    const struct soap_limits *lim, struct soap_msg **out)
+{
+	return soap_parse_with(utf8, len, lim, false, out);
+}
+
+bool
+soap_last_parse_compacted(void)
+{
+	return soap_compacted;
+}
+
+static int
+soap_parse_with(const char *utf8, size_t len, const struct soap_limits *lim,
+    bool compact, struct soap_msg **out)
+{
 	struct soap_ctx c;
-	xmlParserCtxtPtr pctx = NULL;
 	xmlDocPtr doc = NULL;
 	xmlNode *root, *hdr = NULL, *body = NULL;
 	int rc;
 
 	*out = NULL;
 	soap_errbuf[0] = '\0';
+	soap_compacted = false;
 	soap_init();
 	memset(&c, 0, sizeof(c));
 	if (lim != NULL)
@@ -493,18 +875,8 @@ soap_parse(const char *utf8, size_t len, const struct soap_limits *lim,
 		rc = soap_fail(CD_EPARSE, "document type declaration refused");
 		goto fail;
 	}
-	if ((pctx = xmlNewParserCtxt()) == NULL) {
-		rc = -ENOMEM;
+	if ((rc = soap_read(utf8, len, compact, &doc)) != CD_EOK)
 		goto fail;
-	}
-	doc = xmlCtxtReadMemory(pctx, utf8, (int)len, NULL, NULL,
-	    SOAP_XML_OPTS);
-	if (doc == NULL || !pctx->wellFormed) {
-		const xmlError *e = xmlCtxtGetLastError(pctx);
-		rc = soap_fail(CD_EPARSE, "malformed envelope: %s",
-		    e != NULL && e->message ? e->message : "not well-formed");
-		goto fail;
-	}
 	if (doc->intSubset != NULL || doc->extSubset != NULL) {
 		rc = soap_fail(CD_EPARSE, "document type declaration refused");
 		goto fail;
@@ -547,7 +919,6 @@ soap_parse(const char *utf8, size_t len, const struct soap_limits *lim,
 			goto fail;
 	}
 	xmlFreeDoc(doc);
-	xmlFreeParserCtxt(pctx);
 	*out = c.msg;
 	return CD_EOK;
 fail:
@@ -555,7 +926,6 @@ fail:
 		soap_fail(rc, "out of memory");
 	soap_msg_free(c.msg);
 	xmlFreeDoc(doc);
-	xmlFreeParserCtxt(pctx);
 	return rc;
 }
 

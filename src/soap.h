@@ -126,6 +126,23 @@ void soap_cleanup(void);
 int soap_parse(const char *utf8, size_t len, const struct soap_limits *lim,
     struct soap_msg **out);
 
+/**
+ * soap_parse() as it was before the events' CDATA was kept away from
+ * libxml2: libxml2 reads every character of the original envelope. Same
+ * contract and, for every input, the same result and error text as
+ * soap_parse() (which falls back to it whenever its fast path does not
+ * apply). The reference for differential tests and benchmarks.
+ */
+int soap_parse_careful(const char *utf8, size_t len,
+    const struct soap_limits *lim, struct soap_msg **out);
+
+/**
+ * True when the calling thread's last soap_parse() parsed the compacted
+ * envelope (CDATA sections emptied, their text taken from the original),
+ * false when it parsed as soap_parse_careful() does. For tests.
+ */
+bool soap_last_parse_compacted(void);
+
 /** Why the calling thread's last soap_parse() failed ("" if it did not).
  * The text stays valid until the next soap_parse() in this thread. */
 const char *soap_last_error(void);

@@ -10,6 +10,7 @@
 #include "err.h"
 #include "event.h"
 #include "harness.h"
+#include "replay.h"
 #include "sldc.h"
 #include "soap.h"
 #include "utf16.h"
@@ -506,6 +507,499 @@ START_TEST(test_every_message)
 }
 END_TEST
 
+/*
+ * Differential tests: soap_parse() (the compacted envelope) against
+ * soap_parse_careful() (libxml2 reads every CDATA character, as before).
+ * Result code, error text and every member of the message must match.
+ */
+static void
+str_same(const char *a, const char *b, const char *field, const char *what)
+{
+	ck_assert_msg((a == NULL) == (b == NULL) &&
+	    (a == NULL || strcmp(a, b) == 0), "%s: %s differs: [%s] [%s]",
+	    what, field, a ? a : "(null)", b ? b : "(null)");
+}
+
+static void
+msg_same(const struct soap_msg *a, const struct soap_msg *b, const char *what)
+{
+	str_same(a->action, b->action, "action", what);
+	str_same(a->message_id, b->message_id, "message_id", what);
+	str_same(a->relates_to, b->relates_to, "relates_to", what);
+	str_same(a->to, b->to, "to", what);
+	str_same(a->machine_id, b->machine_id, "machine_id", what);
+	str_same(a->resource_uri, b->resource_uri, "resource_uri", what);
+	str_same(a->operation_id, b->operation_id, "operation_id", what);
+	str_same(a->session_id, b->session_id, "session_id", what);
+	str_same(a->identifier, b->identifier, "identifier", what);
+	ck_assert_msg(a->max_envelope_size == b->max_envelope_size, "%s",
+	    what);
+	str_same(a->bookmark, b->bookmark, "bookmark", what);
+	ck_assert_msg(a->ack_requested == b->ack_requested, "%s", what);
+	ck_assert_msg(a->nheaders == b->nheaders, "%s: nheaders", what);
+	for (size_t i = 0; i < a->nheaders; i++) {
+		str_same(a->headers[i].ns, b->headers[i].ns, "header ns", what);
+		str_same(a->headers[i].name, b->headers[i].name, "header name",
+		    what);
+		str_same(a->headers[i].value, b->headers[i].value,
+		    "header value", what);
+	}
+	ck_assert_msg(a->has_events == b->has_events, "%s", what);
+	ck_assert_msg(a->nevents == b->nevents, "%s: nevents %zu %zu", what,
+	    a->nevents, b->nevents);
+	for (size_t i = 0; i < a->nevents; i++) {
+		ck_assert_msg(a->events[i].len == b->events[i].len,
+		    "%s: event %zu length", what, i);
+		ck_assert_msg(memcmp(a->events[i].xml, b->events[i].xml,
+		    a->events[i].len + 1) == 0, "%s: event %zu", what, i);
+	}
+	str_same(a->end_status, b->end_status, "end_status", what);
+	str_same(a->fault_code, b->fault_code, "fault_code", what);
+	str_same(a->fault_text, b->fault_text, "fault_text", what);
+}
+
+/* Parse both ways and compare; true when soap_parse() took the fast path. */
+static bool
+diff_one(const char *xml, size_t len, const struct soap_limits *lim,
+    const char *what, int *rcp)
+{
+	struct soap_msg *a = NULL, *b = NULL;
+	char err[256];
+	int rca, rcb;
+	bool fast;
+
+	rca = soap_parse_careful(xml, len, lim, &a);
+	snprintf(err, sizeof(err), "%s", soap_last_error());
+	ck_assert(!soap_last_parse_compacted());
+	rcb = soap_parse(xml, len, lim, &b);
+	fast = soap_last_parse_compacted();
+	ck_assert_msg(rca == rcb, "%s: rc %d (%s), fast %d (%s)", what, rca,
+	    err, rcb, soap_last_error());
+	ck_assert_msg(strcmp(err, soap_last_error()) == 0,
+	    "%s: error [%s] vs [%s]", what, err, soap_last_error());
+	if (rca == CD_EOK)
+		msg_same(a, b, what);
+	else
+		ck_assert(a == NULL && b == NULL);
+	soap_msg_free(a);
+	soap_msg_free(b);
+	if (rcp != NULL)
+		*rcp = rca;
+	return fast;
+}
+
+/* A captured body decoded as the listener decodes it. */
+static char *
+decode_body(const char *rel, bool sldc, size_t *lenp)
+{
+	size_t len;
+	char *raw = harness_read_data(rel, &len);
+	struct buf plain, xml;
+
+	buf_init(&plain, 0);
+	buf_init(&xml, 0);
+	if (sldc)
+		ck_assert_int_eq(sldc_decode_body((uint8_t *)raw, len, 0,
+		    &plain, NULL), CD_EOK);
+	else
+		ck_assert_int_eq(buf_append(&plain, raw, len), CD_EOK);
+	ck_assert_int_eq(utf16_to_utf8(plain.data, plain.len, "UTF-16", 0,
+	    &xml), CD_EOK);
+	buf_free(&plain);
+	free(raw);
+	return (char *)buf_steal(&xml, lenp);
+}
+
+START_TEST(test_diff_captures)
+{
+	static const struct {
+		const char *file;
+		int how;	/* 0 UTF-8 as stored, 1 UTF-16, 2 SLDC */
+		bool cdata;	/* holds CDATA events: must go fast */
+	} all[] = {
+		{ "wef/enumerate.utf8.xml", 0, false },
+		{ "wef/enumerate.utf16le.bin", 1, false },
+		{ "wef/enumerate-response.xml", 0, false },
+		{ "wef/end.xml", 0, false },
+		{ "wef/end-after-subscription-end.xml", 0, false },
+		{ "wef/heartbeat.utf8.xml", 0, false },
+		{ "wef/heartbeat.sldc.bin", 2, false },
+		{ "wef/ack-heartbeat.xml", 0, false },
+		{ "wef/ack-events.xml", 0, false },
+		{ "wef/events.xml", 0, true },
+		{ "wef/events-u0005.xml", 0, false },
+		{ "wef/subscription-end.xml", 0, false },
+		{ "wef/reconstructed/ack-events.utf16le.bin", 2, false },
+		{ "wef/reconstructed/ack-heartbeat.utf16le.bin", 2, false },
+		{ "wef/reconstructed/end-after-subscription-end.utf16le.bin",
+		  2, false },
+		{ "wef/reconstructed/end.utf16le.bin", 2, false },
+		{ "wef/reconstructed/enumerate-response.utf16le.bin", 2,
+		  false },
+		{ "wef/reconstructed/events.utf16le.bin", 1, true },
+		{ "wef/reconstructed/subscription-end.utf16le.bin", 2, false },
+	};
+
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		size_t len;
+		char *x = all[i].how == 0 ?
+		    harness_read_data(all[i].file, &len) :
+		    decode_body(all[i].file, all[i].how == 2, &len);
+		bool fast = diff_one(x, len, NULL, all[i].file, NULL);
+		if (all[i].cdata)
+			ck_assert_msg(fast, "%s: not compacted", all[i].file);
+		/* The raw U+0005 capture fails; sanitised it parses fast. */
+		if (strcmp(all[i].file, "wef/events-u0005.xml") == 0) {
+			struct buf clean;
+			buf_init(&clean, 0);
+			ck_assert_int_eq(utf16_sanitize_utf8((uint8_t *)x,
+			    len, 0, &clean), CD_EOK);
+			ck_assert(diff_one((char *)clean.data, clean.len,
+			    NULL, "events-u0005 sanitised", NULL));
+			buf_free(&clean);
+		}
+		free(x);
+	}
+}
+END_TEST
+
+/* Every Sysmon event of tests/data/sysmon in Events batches of 100. */
+START_TEST(test_diff_sysmon)
+{
+	static const char *files[] = {
+		"sysmon/cmd_wevtutil_modify_security_eventlog_path.xml",
+		"sysmon/covenant_dcom_iertutil_dll_hijack.xml",
+		"sysmon/covenant_psremoting_grunt.xml",
+		"sysmon/lsass_campaign_01.xml",
+		"sysmon/lsass_campaign_02.xml",
+		"sysmon/lsass_campaign_03.xml",
+	};
+	char *paths[sizeof(files) / sizeof(files[0])];
+	struct replay_set *set = NULL;
+	const struct replay_hdr h = {
+		.to = "http://collector:5985/wsman/subscriptions/X/1",
+		.machine_id = "host.example", .message_id = EVENTS_MID,
+		.session_id = "uuid:5", .operation_id = "uuid:6",
+	};
+	size_t total = 0;
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		ck_assert_ptr_nonnull(paths[i] =
+		    strdup(harness_data_path(files[i])));
+	ck_assert_int_eq(replay_set_load(paths, sizeof(files) /
+	    sizeof(files[0]), &set), CD_EOK);
+	ck_assert_uint_gt(set->n, 1000);
+	for (size_t at = 0; at < set->n; at += 100) {
+		size_t n = set->n - at < 100 ? set->n - at : 100;
+		const struct replay_event *ev[100];
+		struct buf env, u16, u8;
+		char what[64];
+
+		for (size_t k = 0; k < n; k++)
+			ev[k] = &set->ev[at + k];
+		buf_init(&env, 0);
+		buf_init(&u16, 0);
+		buf_init(&u8, 0);
+		ck_assert_int_eq(replay_msg_events(&env, &h, "<BookmarkList/>",
+		    ev, n, NULL), CD_EOK);
+		/* Through the wire encoding and the daemon's decode. */
+		ck_assert_int_eq(utf8_to_utf16le_bom((char *)env.data,
+		    env.len, &u16), CD_EOK);
+		ck_assert_int_eq(utf16_to_utf8(u16.data, u16.len, "UTF-16",
+		    0, &u8), CD_EOK);
+		snprintf(what, sizeof(what), "sysmon events %zu..", at);
+		ck_assert_msg(diff_one((char *)u8.data, u8.len, NULL, what,
+		    NULL), "%s: not compacted", what);
+		struct soap_msg *m = NULL;
+		ck_assert_int_eq(soap_parse((char *)u8.data, u8.len, NULL, &m),
+		    CD_EOK);
+		ck_assert_uint_eq(m->nevents, n);
+		for (size_t k = 0; k < n; k++)
+			ck_assert(m->events[k].len == ev[k]->len &&
+			    memcmp(m->events[k].xml, ev[k]->xml,
+			    ev[k]->len) == 0);
+		total += n;
+		soap_msg_free(m);
+		buf_free(&env);
+		buf_free(&u16);
+		buf_free(&u8);
+	}
+	ck_assert_uint_eq(total, set->n);
+	replay_set_free(set);
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		free(paths[i]);
+}
+END_TEST
+
+#define EV_NS	"http://schemas.microsoft.com/win/2004/08/events/event"
+
+/* Hand-made corners: each must match the careful parse. */
+static const struct {
+	const char *xml;
+	bool fast;	/* soap_parse() must take the compacted path */
+	int rc;
+} corners[] = {
+	/* CR LF and a lone CR are normalised in CDATA as everywhere. */
+	{ ENV_OPEN "<x:Header>" HDR_OK "</x:Header><x:Body><z:Events>"
+	  "<z:Event><![CDATA[<Event>a\r\nb\rc\n\r\r\nd\r</Event>]]></z:Event>"
+	  "</z:Events></x:Body></x:Envelope>", true, CD_EOK },
+	/* Adjacent sections become one node; mixed text and CDATA. */
+	{ ENV_OPEN "<x:Header>" HDR_OK "</x:Header><x:Body><z:Events>"
+	  "<z:Event><![CDATA[<Ev]]><![CDATA[ent/>]]></z:Event>"
+	  "<z:Event> x <![CDATA[<Event/>]]> y </z:Event>"
+	  "<z:Event><![CDATA[a]]><!-- c --><![CDATA[b]]></z:Event>"
+	  "<z:Event><![CDATA[]]></z:Event><z:Event><![CDATA[]]]]></z:Event>"
+	  "<z:Event><![CDATA[]]]></z:Event><z:Event><![CDATA[>]]></z:Event>"
+	  "</z:Events></x:Body></x:Envelope>", true, CD_EOK },
+	/* CDATA in headers, in the bookmark and in an inline event. */
+	{ ENV_OPEN "<x:Header><y:Action><![CDATA[" SOAP_ACTION_EVENTS
+	  "]]></y:Action><y:MessageID> <![CDATA[uuid:1]]> </y:MessageID>"
+	  "<Version><![CDATA[ <v&1> ]]></Version>"
+	  "<z:Bookmark><BookmarkList><![CDATA[b<>]]></BookmarkList>"
+	  "</z:Bookmark></x:Header><x:Body><z:Events><z:Event>"
+	  "<Event xmlns='" EV_NS "'><Data><![CDATA[<&>]]></Data></Event>"
+	  "</z:Event></z:Events></x:Body></x:Envelope>", true, CD_EOK },
+	/* '>' and CDATA look-alikes in attribute values, comments, PIs. */
+	{ "<?xml version='1.0' encoding='utf-16'?><!-- <![CDATA[ -->"
+	  "<?pi <![CDATA[ ?>" ENV_OPEN "<x:Header a='>' b=\"<![CDATA[x]]>\">"
+	  HDR_OK "</x:Header><x:Body><z:Events><z:Event c='>]]>'>"
+	  "<![CDATA[<Event/>]]></z:Event></z:Events></x:Body></x:Envelope>",
+	  false, CD_EPARSE },
+	{ "<?xml version='1.0' encoding='utf-16'?><!-- <![CDATA[ -->"
+	  "<?pi <![CDATA[ ?>" ENV_OPEN "<x:Header a='>' b=\"]]>\">"
+	  HDR_OK "</x:Header><x:Body><z:Events><z:Event c='>]]>'>"
+	  "<!--<![CDATA[x]]>--><?p <![CDATA[?><![CDATA[<Event/>]]></z:Event>"
+	  "</z:Events></x:Body></x:Envelope>", true, CD_EOK },
+	/* A UTF-8 BOM, non-ASCII text, and new lines before an error. */
+	{ "\xef\xbb\xbf" ENV_OPEN "<x:Header>" HDR_OK "</x:Header><x:Body>"
+	  "<z:Events><z:Event><![CDATA[<Event>\xc3\xa9\xe2\x82\xac"
+	  "\xf0\x9f\x98\x80\xef\xbf\xbd</Event>]]></z:Event></z:Events>"
+	  "</x:Body></x:Envelope>", true, CD_EOK },
+	{ ENV_OPEN "<x:Header>" HDR_OK "</x:Header><x:Body><z:Events>\n"
+	  "<z:Event><![CDATA[<Event>\n\n\n</Event>]]></z:Event>\n"
+	  "<z:Event></z:Eve></z:Events></x:Body></x:Envelope>", false,
+	  CD_EPARSE },
+	/* Malformed: unterminated section, stray "]]>", bad characters. */
+	{ ENV_OPEN "<x:Header>" HDR_OK "</x:Header><x:Body><z:Events>"
+	  "<z:Event><![CDATA[<Event/>]></z:Event></z:Events></x:Body>"
+	  "</x:Envelope>", false, CD_EPARSE },
+	{ ENV_OPEN "<x:Header>" HDR_OK "</x:Header><x:Body><z:Events>"
+	  "<z:Event>]]><![CDATA[<Event/>]]></z:Event></z:Events></x:Body>"
+	  "</x:Envelope>", false, CD_EPARSE },
+	{ ENV_OPEN "<x:Header>" HDR_OK "</x:Header><x:Body><z:Events>"
+	  "<z:Event><![CDATA[<Event>\x05</Event>]]></z:Event></z:Events>"
+	  "</x:Body></x:Envelope>", false, CD_EPARSE },
+	{ ENV_OPEN "<x:Header>" HDR_OK "</x:Header><x:Body><z:Events>"
+	  "<z:Event><![CDATA[<Event>\xef\xbf\xbe</Event>]]></z:Event>"
+	  "</z:Events></x:Body></x:Envelope>", false, CD_EPARSE },
+	{ ENV_OPEN "<x:Header>" HDR_OK "</x:Header><x:Body><z:Events>"
+	  "<z:Event><![CDATA[<Event>\xc3(\xed\xa0\x80</Event>]]></z:Event>"
+	  "</z:Events></x:Body></x:Envelope>", false, CD_EPARSE },
+	{ ENV_OPEN "<x:Header>" HDR_OK "</x:Header><x:Body><z:Events>"
+	  "<z:Event><![CDATA[<Event>\xe0\x80\xaf\xf4\x90\x80\x80</Event>]]>"
+	  "</z:Event></z:Events></x:Body></x:Envelope>", false, CD_EPARSE },
+	/* A section outside the root element, and an envelope cut inside. */
+	{ "<![CDATA[x]]>" ENV_OPEN "<x:Header>" HDR_OK "</x:Header>"
+	  "</x:Envelope>", false, CD_EPARSE },
+	{ ENV_OPEN "<x:Header>" HDR_OK "</x:Header></x:Envelope>"
+	  "<![CDATA[x]]>", false, CD_EPARSE },
+	{ ENV_OPEN "<x:Header>" HDR_OK "</x:Header><x:Body><z:Events>"
+	  "<z:Event><![CDATA[<Event/>]]></z:Event>", false, CD_EPARSE },
+	/* No CDATA: nothing to copy, still the fast path. */
+	{ ENV_OPEN "<x:Header>" HDR_OK "</x:Header><x:Body/></x:Envelope>",
+	  true, CD_EOK },
+};
+
+START_TEST(test_diff_corners)
+{
+	for (size_t i = 0; i < sizeof(corners) / sizeof(corners[0]); i++) {
+		char what[32];
+		int rc;
+
+		snprintf(what, sizeof(what), "corner %zu", i);
+		bool fast = diff_one(corners[i].xml, strlen(corners[i].xml),
+		    NULL, what, &rc);
+		ck_assert_msg(rc == corners[i].rc, "%s: rc %d: %s", what, rc,
+		    soap_last_error());
+		ck_assert_msg(fast == corners[i].fast, "%s: fast %d", what,
+		    fast);
+	}
+
+	/* Limits count the same nodes either way. */
+	struct soap_limits lim = { .max_nodes = 12 };
+	diff_one(corners[1].xml, strlen(corners[1].xml), &lim, "nodes", NULL);
+	lim = (struct soap_limits){ .max_events = 3 };
+	diff_one(corners[1].xml, strlen(corners[1].xml), &lim, "events", NULL);
+
+	/* The fast path's text is the original, and a section's content. */
+	struct soap_msg *m = NULL;
+	ck_assert_int_eq(parse_str(corners[0].xml, NULL, &m), CD_EOK);
+	ck_assert_str_eq(m->events[0].xml, "<Event>a\nb\nc\n\n\nd\n</Event>");
+	soap_msg_free(m);
+	ck_assert_int_eq(parse_str(corners[1].xml, NULL, &m), CD_EOK);
+	ck_assert_uint_eq(m->nevents, 7);
+	ck_assert_str_eq(m->events[0].xml, "<Event/>");
+	ck_assert_str_eq(m->events[1].xml, "<Event/>");
+	ck_assert_str_eq(m->events[2].xml, "ab");
+	ck_assert_str_eq(m->events[3].xml, "");
+	ck_assert_str_eq(m->events[4].xml, "]]");
+	ck_assert_str_eq(m->events[5].xml, "]");
+	ck_assert_str_eq(m->events[6].xml, ">");
+	soap_msg_free(m);
+	ck_assert_int_eq(parse_str(corners[2].xml, NULL, &m), CD_EOK);
+	ck_assert_str_eq(m->action, SOAP_ACTION_EVENTS);
+	ck_assert_str_eq(m->message_id, " uuid:1 ");
+	ck_assert_str_eq(m->headers[0].value, "<v&1>");
+	ck_assert_str_eq(m->bookmark,
+	    "<BookmarkList><![CDATA[b<>]]></BookmarkList>");
+	ck_assert(strstr(m->events[0].xml, "<![CDATA[<&>]]>") != NULL);
+	soap_msg_free(m);
+}
+END_TEST
+
+/* A small deterministic generator (xorshift64*), seeded per test. */
+static uint64_t
+rnd(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * 0x2545F4914F6CDD1DULL;
+}
+
+/*
+ * One mutation of seed (or two to four, a quarter of the time): a byte changed, a token from the syntax
+ * the scanner must get right inserted, a range cut out or doubled, or the
+ * end cut off.
+ */
+static void
+mutate(struct buf *out, const char *seed, size_t len, uint64_t *s)
+{
+	static const char *tok[] = {
+		"<![CDATA[", "]]>", "]]", "]", "<!--", "-->", "--", "<?",
+		"?>", "\"", "'", ">", "<", "</", "/>", "<!", "<![CDATA",
+		"\r", "\r\n", "\n", "\t", "\x01", "\x05", "\xef\xbf\xbe",
+		"\xc3", "\xc3\xa9", "\xed\xa0\x80", "\xf0\x9f\x98\x80",
+		"&amp;", "&#xD;", "<a>", "</a>", "<z:Event>", "</z:Event>",
+		" a='>'", " b=\"<![CDATA[\"", "<!DOCTYPE x>",
+	};
+	int nmut = rnd(s) % 4 == 0 ? 2 + (int)(rnd(s) % 3) : 1;
+
+	buf_reset(out);
+	ck_assert_int_eq(buf_append(out, seed, len), CD_EOK);
+	for (int i = 0; i < nmut; i++) {
+		size_t n = out->len;
+		size_t at = n ? (size_t)(rnd(s) % n) : 0;
+		size_t span = 1 + (size_t)(rnd(s) % 64);
+		struct buf t;
+
+		if (span > n - at)
+			span = n - at;
+		buf_init(&t, 0);
+		switch (rnd(s) % 6) {
+		case 0:
+			if (n > 0)
+				out->data[at] = (uint8_t)rnd(s);
+			break;
+		case 1:
+		case 2: {
+			const char *k = tok[rnd(s) % (sizeof(tok) /
+			    sizeof(tok[0]))];
+			ck_assert_int_eq(buf_append(&t, out->data, at), CD_EOK);
+			ck_assert_int_eq(buf_puts(&t, k), CD_EOK);
+			ck_assert_int_eq(buf_append(&t, out->data + at, n - at),
+			    CD_EOK);
+			break;
+		}
+		case 3:
+			ck_assert_int_eq(buf_append(&t, out->data, at), CD_EOK);
+			ck_assert_int_eq(buf_append(&t, out->data + at + span,
+			    n - at - span), CD_EOK);
+			break;
+		case 4:
+			ck_assert_int_eq(buf_append(&t, out->data, at + span),
+			    CD_EOK);
+			ck_assert_int_eq(buf_append(&t, out->data + at,
+			    n - at), CD_EOK);
+			break;
+		default:
+			out->len = at;
+			break;
+		}
+		if (t.data != NULL) {
+			buf_reset(out);
+			ck_assert_int_eq(buf_append(out, t.data, t.len),
+			    CD_EOK);
+		}
+		buf_free(&t);
+	}
+}
+
+START_TEST(test_diff_mutated)
+{
+	static const char *seeds[] = {
+		"wef/events.xml", "wef/subscription-end.xml",
+		"wef/heartbeat.utf8.xml", "wef/enumerate-response.xml",
+	};
+	struct {
+		char *x;
+		size_t len;
+	} seed[sizeof(seeds) / sizeof(seeds[0]) + 4];
+	size_t nseed = 0, ok = 0, fast = 0, runs = 0;
+	uint64_t s = 0x9E3779B97F4A7C15ULL;
+	struct buf b;
+
+	for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
+		seed[nseed].x = harness_read_data(seeds[i], &seed[nseed].len);
+		/* The events capture is big: its first three events do. */
+		if (i == 0) {
+			char *cut = seed[nseed].x;
+			for (int k = 0; k < 4 && cut != NULL; k++)
+				cut = strstr(cut + 1, "<w:Event ");
+			char *tail = strstr(seed[nseed].x, "</w:Events>");
+			ck_assert(cut != NULL && tail != NULL);
+			memmove(cut, tail, strlen(tail) + 1);
+			seed[nseed].len = strlen(seed[nseed].x);
+		}
+		nseed++;
+	}
+	for (size_t i = 0; i < 4; i++) {
+		seed[nseed].x = strdup(corners[i].xml);
+		seed[nseed].len = strlen(seed[nseed].x);
+		nseed++;
+	}
+	for (size_t i = 0; i < nseed; i++) {
+		int rc;
+		ck_assert(diff_one(seed[i].x, seed[i].len, NULL, "seed", &rc) ||
+		    rc != CD_EOK);
+	}
+	buf_init(&b, 0);
+	for (; runs < 50000; runs++) {
+		char what[48];
+		int rc;
+		size_t k = (size_t)(rnd(&s) % nseed);
+
+		mutate(&b, seed[k].x, seed[k].len, &s);
+		snprintf(what, sizeof(what), "mutation %zu of seed %zu", runs,
+		    k);
+		if (diff_one(b.data ? (char *)b.data : "", b.len, NULL, what,
+		    &rc))
+			fast++;
+		if (rc == CD_EOK)
+			ok++;
+	}
+	/* Both outcomes and both paths were exercised. */
+	printf("soap: %zu mutated envelopes, %zu parsed, %zu compacted\n",
+	    runs, ok, fast);
+	ck_assert_uint_gt(ok, runs / 10);
+	ck_assert_uint_gt(fast, runs / 10);
+	ck_assert_uint_gt(runs - fast, runs / 10);
+	buf_free(&b);
+	for (size_t i = 0; i < nseed; i++)
+		free(seed[i].x);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -524,6 +1018,14 @@ main(void)
 	tcase_add_test(tc, test_event_cap);
 	tcase_add_test(tc, test_inline_events_and_extra_headers);
 	tcase_add_test(tc, test_every_message);
+	suite_add_tcase(s, tc);
+	/* Tens of thousands of parses: slow under the sanitizers. */
+	tc = tcase_create("diff");
+	tcase_set_timeout(tc, 900);
+	tcase_add_test(tc, test_diff_captures);
+	tcase_add_test(tc, test_diff_sysmon);
+	tcase_add_test(tc, test_diff_corners);
+	tcase_add_test(tc, test_diff_mutated);
 	suite_add_tcase(s, tc);
 	int rc = harness_run(s);
 	soap_cleanup();
