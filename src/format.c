@@ -18,6 +18,7 @@ static void	format_json_collector(struct jsonw *, const struct spool_rec *,
 		    const struct event *, const struct format_meta *);
 static void	format_json_data(struct jsonw *, const struct event *);
 static uint32_t	format_hash(const char *);
+static void	format_truncate(struct buf *, size_t);
 static int	format_record_type(const char *, size_t, char *, size_t);
 
 static const char *const format_names[] = {
@@ -66,11 +67,6 @@ format_event(enum format_kind f, const struct spool_rec *rec,
 	return -EINVAL;
 }
 
-/*
- * The flat JSON form (docs/formats.md). Names are stable: a field that is
- * absent from the event is left out, never renamed. The document is built
- * in a scratch buffer so that a failure leaves out untouched.
- */
 /* FNV-1a (http://www.isthe.com/chongo/tech/comp/fnv/), for name
  * comparisons only. */
 static uint32_t
@@ -83,20 +79,35 @@ format_hash(const char *s)
 	return h;
 }
 
+/* Drop what a failed document appended to out (kept NUL-terminated). */
+static void
+format_truncate(struct buf *out, size_t len)
+{
+	out->len = len;
+	if (out->data != NULL)
+		out->data[len] = '\0';
+}
+
+/*
+ * The flat JSON form (docs/formats.md). Names are stable: a field that is
+ * absent from the event is left out, never renamed. The document is
+ * written straight into out, which is cut back to its old length on
+ * failure, so a failure leaves out as it was (a scratch buffer cost a
+ * malloc, reallocs and a copy per event).
+ */
 static int
 format_json_event(const struct spool_rec *rec, const struct event *ev,
     const struct format_meta *meta, struct buf *out)
 {
-	struct buf tmp;
 	struct jsonw j;
 	char ts[JSONW_TIME_LEN];
+	size_t start = out->len;
 	int rc;
 
-	buf_init(&tmp, out->max);
 	/* The document is about as long as the event XML: one allocation
 	 * instead of a chain of reallocs (buf_reserve in the profile). */
-	(void)buf_reserve(&tmp, rec->data_len + 512);
-	jsonw_init(&j, &tmp);
+	(void)buf_reserve(out, rec->data_len + 512);
+	jsonw_init(&j, out);
 	jsonw_object_begin(&j);
 	jsonw_kstring(&j, "type", "event");
 	if (ev->malformed) {
@@ -141,9 +152,8 @@ format_json_event(const struct spool_rec *rec, const struct event *ev,
 	jsonw_object_end(&j);
 out:
 	rc = jsonw_finish(&j);
-	if (rc == CD_EOK)
-		rc = buf_append(out, tmp.data, tmp.len);
-	buf_free(&tmp);
+	if (rc != CD_EOK)
+		format_truncate(out, start);
 	return rc;
 }
 

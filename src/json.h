@@ -28,6 +28,10 @@
 
 /** Bytes needed by jsonw_time_format(), terminator included. */
 #define JSONW_TIME_LEN 32
+/** Length of the text jsonw_time_format() writes ("...T19:08:12.455Z"). */
+#define JSONW_TIME_STRLEN 24
+/** Bytes needed by jsonw_uint_format(): 20 digits and the terminator. */
+#define JSONW_UINT_LEN 21
 
 struct jsonw {
 	struct buf	*out;		/**< borrowed; appended to */
@@ -87,5 +91,11 @@ int jsonw_ktime(struct jsonw *j, const char *key, int64_t ms);
  * (JSONW_TIME_LEN bytes). CD_EOK, or -ERANGE for years outside 0000..9999.
  */
 int jsonw_time_format(int64_t ms, char out[JSONW_TIME_LEN]);
+
+/**
+ * Write v in decimal (what "%" PRIu64 prints) into out, NUL-terminated;
+ * returns the number of digits. For callers that put numbers into strings.
+ */
+size_t jsonw_uint_format(uint64_t v, char out[JSONW_UINT_LEN]);
 
 #endif
