@@ -42,6 +42,8 @@ struct api_output_stats {
 	uint64_t backlog;	/**< spool entries not yet delivered (lag) */
 	uint64_t delivered;	/**< records delivered since start */
 	uint64_t errors;	/**< delivery failures since start */
+	uint64_t cache_hits;	/**< events taken parsed from ingest (evcache.h) */
+	uint64_t cache_misses;	/**< events the output parsed itself */
 };
 
 /** Counters since start, filled by the daemon's stats callback. */

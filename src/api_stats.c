@@ -96,6 +96,8 @@ api_stats_json(const struct api_ctx *ctx, struct api_response *r)
 		jsonw_kuint(&j, "backlog", o->backlog);
 		jsonw_kuint(&j, "delivered", o->delivered);
 		jsonw_kuint(&j, "errors", o->errors);
+		jsonw_kuint(&j, "cache_hits", o->cache_hits);
+		jsonw_kuint(&j, "cache_misses", o->cache_misses);
 		jsonw_object_end(&j);
 	}
 	jsonw_array_end(&j);

@@ -20,6 +20,7 @@
 #include "auth.h"
 #include "conf.h"
 #include "err.h"
+#include "evcache.h"
 #include "listener.h"
 #include "log.h"
 #include "maint.h"
@@ -307,6 +308,7 @@ main(int argc, char **argv)
 	struct main_state ms = { .lock = PTHREAD_MUTEX_INITIALIZER };
 	struct listener *lst = NULL;
 	struct lolbas *lolbas = NULL;
+	struct evcache *evcache = NULL;
 	/* Superseded configurations stay alive until exit: requests in
 	 * flight may still read them. Reloads are rare, the cost is small. */
 	struct cd_conf *old_confs[64];
@@ -379,14 +381,24 @@ main(int argc, char **argv)
 		    conf->keytab ? conf->keytab : "(default)", cd_strerror(rc));
 		goto out;
 	}
+	/* The parsed events ingest hands to the outputs: COLLECTORD_EVCACHE_MB
+	 * sets its budget, 0 turns it off (every output parses the spool). */
+	const char *ecmb = getenv("COLLECTORD_EVCACHE_MB");
+	size_t ecbytes = ecmb != NULL ? (size_t)strtoul(ecmb, NULL, 10) << 20 :
+	    EVCACHE_DEFAULT_BYTES;
+	if (ecbytes > 0 && (rc = evcache_new(&evcache, ecbytes,
+	    EVCACHE_DEFAULT_ENTRIES)) != CD_EOK)
+		goto out;
 	char *oerr = NULL;
 	if ((rc = outputs_start(&ms.outs, st, conf, &oerr)) != CD_EOK) {
 		log_err("main", "cannot start the outputs: %s", oerr ? oerr : cd_strerror(rc));
 		free(oerr);
 		goto out;
 	}
+	outputs_set_evcache(ms.outs, evcache);
 	if ((rc = wsman_new(&wsman, st, conf, subs)) != CD_EOK)
 		goto out;
+	wsman_set_evcache(wsman, evcache);
 	/* The LOLBAS list (COLLECTORD_LOLBAS when running from the source
 	 * tree): without it the detection is off, nothing else changes. */
 	if ((rc = lolbas_load(getenv("COLLECTORD_LOLBAS"), &lolbas)) == CD_EOK) {
@@ -466,6 +478,7 @@ main(int argc, char **argv)
 				free(nerr);
 			}
 			ms.outs = nouts;
+			outputs_set_evcache(nouts, evcache);
 			pthread_mutex_unlock(&ms.lock);
 			log_set_level(nconf->log_level);
 			maint_reset();	/* a new retention applies at once */
@@ -501,6 +514,7 @@ out:
 	listener_stop(lst);
 	apiauth_free(tokens);
 	wsman_free(wsman);
+	evcache_free(evcache);
 	lolbas_free(lolbas);
 	auth_gss_shutdown();
 	for (size_t i = 0; i < nold; i++) {

@@ -30,6 +30,7 @@
 #include "dedup.h"
 #include "dns.h"
 #include "err.h"
+#include "evcache.h"
 #include "event.h"
 #include "format.h"
 #include "json.h"
@@ -56,8 +57,20 @@ static const char *const output_common_keys[] = {
 
 /* One record read from the spool, copied out of its transaction. */
 struct output_rec {
-	struct spool_rec rec;	/* strings point into data */
-	char		*data;	/* source NUL host NUL subscription NUL payload NUL */
+	struct spool_rec rec;	/* strings point into the batch's text, or
+				 * rec.data into cev's raw XML */
+	size_t		 off;	/* of the strings in the text, while reading */
+	const struct event *cev;	/* the cached parsed event, or NULL */
+	struct evcache_entry *ref;	/* its reference, released after the batch */
+};
+
+/* What output_read() hands out: the records and the text they point into
+ * (one buffer for the batch instead of a malloc per record). */
+struct output_batch {
+	struct output_rec *recs;
+	size_t		 n;
+	struct buf	 text;	/* per record: source NUL host NUL subscription
+				 * NUL [payload NUL, when not cached] */
 };
 
 struct output {
@@ -85,6 +98,8 @@ struct output {
 	atomic_uint_fast64_t	 cursor;
 	atomic_uint_fast64_t	 delivered;
 	atomic_uint_fast64_t	 errors;
+	atomic_uint_fast64_t	 cache_hits;	/* events taken parsed from the cache */
+	atomic_uint_fast64_t	 cache_misses;	/* events parsed here */
 	bool			 failing;	/* log state changes only */
 	atomic_bool		 reopen;
 };
@@ -98,6 +113,7 @@ struct outputs {
 	pthread_mutex_t		 prune_lock;
 	uint64_t		 pruned_to;	/* spool entries <= this are gone */
 	uint64_t		 spool_cap;
+	_Atomic(struct evcache *) evcache;	/* parsed events from ingest, or NULL */
 };
 
 bool
@@ -361,10 +377,29 @@ output_summary_emit(const struct dedup_summary *s, void *arg)
 	buf_free(&b);
 }
 
-/* Read up to o->batch spool entries after the cursor. */
-static int
-output_read(struct output *o, struct output_rec **out, size_t *n)
+/* Release what output_read() handed out. */
+static void
+output_batch_clear(struct output *o, struct output_batch *b)
 {
+	struct evcache *ec = atomic_load(&o->all->evcache);
+
+	for (size_t i = 0; i < b->n; i++)
+		evcache_release(ec, b->recs[i].ref);
+	free(b->recs);
+	buf_free(&b->text);
+	b->recs = NULL;
+	b->n = 0;
+}
+
+/*
+ * Read up to o->batch spool entries after the cursor. An event the cache
+ * holds is taken parsed, its payload then borrowed from the cached raw XML
+ * (checked to be the spooled bytes) instead of copied.
+ */
+static int
+output_read(struct output *o, struct output_batch *b)
+{
+	struct evcache *ec = atomic_load(&o->all->evcache);
 	struct store_txn *txn = NULL;
 	struct store_iter *it = NULL;
 	struct output_rec *recs = NULL;
@@ -373,8 +408,9 @@ output_read(struct output *o, struct output_rec **out, size_t *n)
 	size_t cnt = 0;
 	int rc;
 
-	*out = NULL;
-	*n = 0;
+	b->recs = NULL;
+	b->n = 0;
+	buf_init(&b->text, 0);
 	for (int i = 7; i >= 0; i--)
 		key[7 - i] = (uint8_t)(from >> (i * 8));
 	if ((rc = store_read_begin(o->all->st, &txn)) != CD_EOK)
@@ -392,29 +428,37 @@ output_read(struct output *o, struct output_rec **out, size_t *n)
 	    rc = store_iter_next(it)) {
 		struct store_val k, v;
 		struct spool_rec r;
+		struct output_rec *or = &recs[cnt];
 		store_iter_get(it, &k, &v);
 		if (spool_decode(&k, &v, &r) != CD_EOK) {
 			log_err("output", "output=%s corrupt spool entry skipped", o->name);
 			continue;
 		}
+		if (r.type == SPOOL_EVENT && ec != NULL) {
+			or->cev = evcache_get(ec, r.seq, &or->ref);
+			if (or->cev != NULL && (or->cev->raw_len != r.data_len ||
+			    memcmp(or->cev->raw, r.data, r.data_len) != 0)) {
+				log_err("output", "output=%s seq=%" PRIu64 " cached event "
+				    "differs from the spool: parsed again", o->name, r.seq);
+				evcache_release(ec, or->ref);
+				or->ref = NULL;
+				or->cev = NULL;
+			}
+		}
 		size_t ls = strlen(r.source) + 1, lh = strlen(r.host) + 1,
 		    lu = strlen(r.subscription) + 1;
-		char *d = malloc(ls + lh + lu + r.data_len + 1);
-		if (d == NULL) {
-			rc = -ENOMEM;
+		or->off = b->text.len;
+		if ((rc = buf_append(&b->text, r.source, ls)) != CD_EOK ||
+		    (rc = buf_append(&b->text, r.host, lh)) != CD_EOK ||
+		    (rc = buf_append(&b->text, r.subscription, lu)) != CD_EOK ||
+		    (or->cev == NULL && ((rc = buf_append(&b->text, r.data,
+		    r.data_len)) != CD_EOK ||
+		    (rc = buf_append(&b->text, "", 1)) != CD_EOK))) {
+			evcache_release(ec, or->ref);
+			or->ref = NULL;
 			break;
 		}
-		memcpy(d, r.source, ls);
-		memcpy(d + ls, r.host, lh);
-		memcpy(d + ls + lh, r.subscription, lu);
-		memcpy(d + ls + lh + lu, r.data, r.data_len);
-		d[ls + lh + lu + r.data_len] = '\0';
-		recs[cnt].data = d;
-		recs[cnt].rec = r;
-		recs[cnt].rec.source = d;
-		recs[cnt].rec.host = d + ls;
-		recs[cnt].rec.subscription = d + ls + lh;
-		recs[cnt].rec.data = d + ls + lh + lu;
+		or->rec = r;
 		cnt++;
 	}
 	if (rc == CD_ENOTFOUND || cnt == o->batch)
@@ -422,21 +466,35 @@ output_read(struct output *o, struct output_rec **out, size_t *n)
 out:
 	store_iter_close(it);
 	store_read_end(txn);
+	b->recs = recs;
+	b->n = cnt;
 	if (rc != CD_EOK) {
-		for (size_t i = 0; i < cnt; i++)
-			free(recs[i].data);
-		free(recs);
+		output_batch_clear(o, b);
 		return rc;
 	}
-	*out = recs;
-	*n = cnt;
+	/* The text is complete: point the records into it. */
+	for (size_t i = 0; i < cnt; i++) {
+		struct spool_rec *r = &recs[i].rec;
+		char *d = (char *)b->text.data + recs[i].off;
+		r->source = d;
+		d += strlen(d) + 1;
+		r->host = d;
+		d += strlen(d) + 1;
+		r->subscription = d;
+		d += strlen(d) + 1;
+		r->data = recs[i].cev != NULL ? recs[i].cev->raw : d;
+		if (recs[i].cev != NULL)
+			atomic_fetch_add(&o->cache_hits, 1);
+		else if (r->type == SPOOL_EVENT)
+			atomic_fetch_add(&o->cache_misses, 1);
+	}
 	return CD_EOK;
 }
 
 /* What one record becomes for this output: a message, or nothing. */
 struct output_item {
 	struct buf	 text;
-	struct event	*ev;
+	struct event	*ev;	/* parsed here (a cache miss), owned */
 	bool		 keep;
 };
 
@@ -471,9 +529,13 @@ output_prepare(struct output *o, const struct output_rec *r, struct output_item 
 	}
 	if (rec->type != SPOOL_EVENT || !output_list_has(&o->subscriptions, rec->subscription))
 		return;
-	if (event_parse(rec->data, rec->data_len, &item->ev) != CD_EOK)
-		return;
-	struct event *ev = item->ev;
+	/* The cached event is shared with the other outputs: read only. */
+	const struct event *ev = r->cev;
+	if (ev == NULL) {
+		if (event_parse(rec->data, rec->data_len, &item->ev) != CD_EOK)
+			return;
+		ev = item->ev;
+	}
 	if (!ev->malformed) {
 		if (!output_list_has(&o->channels, ev->channel))
 			return;
@@ -635,6 +697,23 @@ output_flush_summaries(struct output *o)
 	o->nsummaries = 0;
 }
 
+/* The cached events every output has passed are of no more use. */
+static void
+output_cache_trim(struct outputs *all)
+{
+	struct evcache *ec = atomic_load(&all->evcache);
+	uint64_t upto = UINT64_MAX;
+
+	if (ec == NULL)
+		return;
+	for (size_t i = 0; i < all->n; i++) {
+		uint64_t c = atomic_load(&all->v[i]->cursor);
+		if (c < upto)
+			upto = c;
+	}
+	evcache_trim(ec, upto);
+}
+
 static void *
 output_thread(void *arg)
 {
@@ -643,9 +722,10 @@ output_thread(void *arg)
 
 	o->last_activity_ms = output_now_ms();
 	while (!atomic_load(&all->stop)) {
-		struct output_rec *recs = NULL;
-		size_t n = 0;
-		int rc = output_read(o, &recs, &n);
+		struct output_batch batch;
+		int rc = output_read(o, &batch);
+		struct output_rec *recs = batch.recs;
+		size_t n = batch.n;
 		if (rc != CD_EOK) {
 			log_err("output", "output=%s cannot read the spool: %s", o->name,
 			    cd_strerror(rc));
@@ -653,7 +733,10 @@ output_thread(void *arg)
 			continue;
 		}
 		if (n == 0) {
-			free(recs);
+			output_batch_clear(o, &batch);
+			/* Nobody else frees what the cache dropped while no
+			 * source sends (the HTTP threads reap it otherwise). */
+			evcache_reap(atomic_load(&all->evcache));
 			/* Idle: close dedup windows by the event clock, and all of
 			 * them once nothing arrived for a whole window. */
 			if (o->dedup != NULL) {
@@ -687,9 +770,10 @@ output_thread(void *arg)
 		if (ok) {
 			struct output_cursor_job j = { o->name, recs[n - 1].rec.seq };
 			rc = store_run(all->st, output_cursor_apply, &j);
-			if (rc == CD_EOK)
+			if (rc == CD_EOK) {
 				atomic_store(&o->cursor, j.seq);
-			else
+				output_cache_trim(all);
+			} else
 				log_err("output", "output=%s cannot persist its cursor: %s",
 				    o->name, cd_strerror(rc));
 		}
@@ -697,9 +781,7 @@ output_thread(void *arg)
 			buf_free(&items[i].text);
 			event_free(items[i].ev);
 		}
-		for (size_t i = 0; i < n; i++)
-			free(recs[i].data);
-		free(recs);
+		output_batch_clear(o, &batch);
 		free(items);
 		free(msgs);
 		if (!ok)
@@ -832,6 +914,14 @@ outputs_start(struct outputs **out, struct store *st, const struct cd_conf *conf
 }
 
 void
+outputs_set_evcache(struct outputs *all, struct evcache *ec)
+{
+	evcache_set_enabled(ec, all != NULL && all->n > 0);
+	if (all != NULL)
+		atomic_store(&all->evcache, ec);
+}
+
+void
 outputs_reopen(struct outputs *all)
 {
 	for (size_t i = 0; all != NULL && i < all->n; i++)
@@ -868,6 +958,8 @@ outputs_stats(struct outputs *all, struct api_stats *s)
 			os->backlog = next > c + 1 ? next - 1 - c : 0;
 			os->delivered = atomic_load(&o->delivered);
 			os->errors = atomic_load(&o->errors);
+			os->cache_hits = atomic_load(&o->cache_hits);
+			os->cache_misses = atomic_load(&o->cache_misses);
 		}
 		if (o->dedup != NULL) {
 			struct dedup_counters dc;

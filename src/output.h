@@ -105,6 +105,16 @@ int outputs_check(const struct cd_conf *conf, char **errmsg);
 int outputs_start(struct outputs **out, struct store *st,
     const struct cd_conf *conf, char **errmsg);
 
+struct evcache;
+/**
+ * Take parsed events from ec (borrowed; it must outlive o) instead of
+ * parsing every spool record again, trim it as the outputs advance, and
+ * enable it when there is an output (o not NULL, at least one output),
+ * else disable it. Call after every outputs_start(), and with a NULL o
+ * when none could start. Thread-safe against the running outputs.
+ */
+void outputs_set_evcache(struct outputs *o, struct evcache *ec);
+
 /** SIGHUP: ask every sink to reopen. */
 void outputs_reopen(struct outputs *o);
 

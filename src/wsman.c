@@ -19,6 +19,7 @@
 #include "auth.h"
 #include "conf.h"
 #include "err.h"
+#include "evcache.h"
 #include "event.h"
 #include "ingest.h"
 #include "log.h"
@@ -41,6 +42,7 @@ struct wsman {
 	size_t				 nthumbs;
 	bool				 stopping;
 	struct lolbas			*lolbas;
+	struct evcache			*evcache;	/**< parsed events for the outputs, or NULL */
 	bool				(*gate_full)(void *);
 	void				*gate_arg;
 	/* Acknowledged deliveries, freed by the next request's thread: the
@@ -74,6 +76,8 @@ wsman_spent_free(struct wsman *w)
 {
 	struct wsman_pending *p, *next;
 
+	/* The events the cache evicted were allocated by these threads too. */
+	evcache_reap(w->evcache);
 	if (atomic_load_explicit(&w->spent, memory_order_relaxed) == NULL)
 		return;
 	for (p = atomic_exchange(&w->spent, NULL); p != NULL; p = next) {
@@ -185,6 +189,12 @@ void
 wsman_set_lolbas(struct wsman *w, struct lolbas *lb)
 {
 	w->lolbas = lb;
+}
+
+void
+wsman_set_evcache(struct wsman *w, struct evcache *ec)
+{
+	w->evcache = ec;
 }
 
 void
@@ -465,6 +475,12 @@ wsman_delivered(struct ingest_batch *b, int rc)
 			p->rep->status = 500;
 		buf_free(&xml);
 		if (b->kind == INGEST_EVENTS) {
+			/* The parsed events go to the outputs' cache (which then
+			 * owns them) instead of being parsed again there. */
+			for (size_t i = 0; w->evcache != NULL && i < b->n; i++)
+				if (b->items[i].seq != 0 &&
+				    evcache_put(w->evcache, b->items[i].seq, b->items[i].ev))
+					b->items[i].ev = NULL;
 			atomic_fetch_add(&w->batches_acked, 1);
 			atomic_fetch_add(&w->events_acked, p->nevents);
 			atomic_fetch_add(&w->events_duplicate, b->res_dup);

@@ -85,6 +85,15 @@ struct lolbas;
 /** Enable LOLBAS alerts (borrowed; set once at start-up). */
 void wsman_set_lolbas(struct wsman *w, struct lolbas *lb);
 
+struct evcache;
+/**
+ * Hand the parsed events of every committed Events batch to ec (borrowed,
+ * must outlive w; set once at start-up, before the listeners), so the
+ * outputs need not parse them again; request threads free what it evicted
+ * (evcache_reap()).
+ */
+void wsman_set_evcache(struct wsman *w, struct evcache *ec);
+
 /**
  * A gate asked before every Events batch: when full(arg) is true (the spool
  * is at its cap because an output lags), the batch gets 503 without Ack,
