@@ -78,6 +78,72 @@ enum event_sys {
 	EVENT_SYS_COMPUTER
 };
 
+/*
+ * The element and attribute names the callbacks look for. libxml2 hands
+ * every name from the parser context's dictionary, one pointer per
+ * distinct name, so they are compared by pointer with these, looked up in
+ * the same dictionary once per context (strcmp() over the names was a
+ * twentieth of event_parse()). The System children whose text is read
+ * are in the order of enum event_sys.
+ */
+enum event_name {
+	EVENT_N_EVENT,
+	EVENT_N_SYSTEM,
+	EVENT_N_EVENTDATA,
+	EVENT_N_RENDERINGINFO,
+	EVENT_N_PROVIDER,
+	EVENT_N_TIMECREATED,
+	EVENT_N_EXECUTION,
+	EVENT_N_SECURITY,
+	EVENT_N_DATA,
+	EVENT_N_EVENTID,	/* first System text, EVENT_SYS_EVENTID */
+	EVENT_N_VERSION,
+	EVENT_N_LEVEL,
+	EVENT_N_TASK,
+	EVENT_N_OPCODE,
+	EVENT_N_KEYWORDS,
+	EVENT_N_RECORDID,
+	EVENT_N_CHANNEL,
+	EVENT_N_COMPUTER,	/* last System text */
+	EVENT_N_A_NAME,		/* attributes */
+	EVENT_N_A_GUID,
+	EVENT_N_A_SYSTEMTIME,
+	EVENT_N_A_PROCESSID,
+	EVENT_N_A_THREADID,
+	EVENT_N_A_USERID,
+	EVENT_N_MAX
+};
+
+static const char *const event_names[EVENT_N_MAX] = {
+	[EVENT_N_EVENT] = "Event",
+	[EVENT_N_SYSTEM] = "System",
+	[EVENT_N_EVENTDATA] = "EventData",
+	[EVENT_N_RENDERINGINFO] = "RenderingInfo",
+	[EVENT_N_PROVIDER] = "Provider",
+	[EVENT_N_TIMECREATED] = "TimeCreated",
+	[EVENT_N_EXECUTION] = "Execution",
+	[EVENT_N_SECURITY] = "Security",
+	[EVENT_N_DATA] = "Data",
+	[EVENT_N_EVENTID] = "EventID",
+	[EVENT_N_VERSION] = "Version",
+	[EVENT_N_LEVEL] = "Level",
+	[EVENT_N_TASK] = "Task",
+	[EVENT_N_OPCODE] = "Opcode",
+	[EVENT_N_KEYWORDS] = "Keywords",
+	[EVENT_N_RECORDID] = "EventRecordID",
+	[EVENT_N_CHANNEL] = "Channel",
+	[EVENT_N_COMPUTER] = "Computer",
+	[EVENT_N_A_NAME] = "Name",
+	[EVENT_N_A_GUID] = "Guid",
+	[EVENT_N_A_SYSTEMTIME] = "SystemTime",
+	[EVENT_N_A_PROCESSID] = "ProcessID",
+	[EVENT_N_A_THREADID] = "ThreadID",
+	[EVENT_N_A_USERID] = "UserID",
+};
+
+_Static_assert(EVENT_N_COMPUTER - EVENT_N_EVENTID ==
+    EVENT_SYS_COMPUTER - EVENT_SYS_EVENTID, "System texts in order");
+
 /* The string members of struct event, as slots of struct event_draft. */
 enum event_str {
 	EVENT_STR_PROVIDER,
@@ -101,6 +167,7 @@ struct event_foff {
 struct event_tls {
 	xmlParserCtxtPtr ctxt;
 	unsigned	 uses;		/* parses with this ctxt */
+	const xmlChar	*names[EVENT_N_MAX];	/* in ctxt->dict */
 	struct buf	 in;		/* the input, NUL-terminated */
 	struct buf	 text;		/* the text being collected */
 	struct buf	 strs;		/* the event's strings, back to back,
@@ -161,17 +228,17 @@ static size_t	event_str_add(struct event_draft *, const char *, size_t);
 static const char *event_str(const struct event_draft *, size_t);
 static int	event_set_error(struct event_draft *, const char *,
 		    const char *);
-static const char *event_attr(int, const xmlChar **, const char *,
+static const char *event_attr(int, const xmlChar **, const xmlChar *,
 		    size_t *);
 static size_t	event_attr_dup(struct event_sax *, int, const xmlChar **,
-		    const char *);
+		    enum event_name);
 static bool	event_u64_str(const char *, uint64_t, uint64_t *);
-static bool	event_attr_u32(int, const xmlChar **, const char *,
-		    uint32_t *);
+static bool	event_attr_u32(struct event_sax *, int, const xmlChar **,
+		    enum event_name, uint32_t *);
 static void	event_collect(struct event_sax *, enum event_sys, size_t);
 static void	event_add_field(struct event_sax *, size_t, size_t);
-static void	event_system_start(struct event_sax *, const char *, int,
-		    const xmlChar **);
+static void	event_system_start(struct event_sax *, const xmlChar *,
+		    int, const xmlChar **);
 static void	event_system_end(struct event_sax *);
 static void	event_sax_start(void *, const xmlChar *, const xmlChar *,
 		    const xmlChar *, int, const xmlChar **, int, int,
@@ -236,6 +303,13 @@ event_tls_get(void)
 		if ((t->ctxt = xmlNewParserCtxt()) == NULL)
 			return NULL;
 		t->uses = 0;
+		for (int i = 0; i < EVENT_N_MAX; i++)
+			if ((t->names[i] = xmlDictLookup(t->ctxt->dict,
+			    (const xmlChar *)event_names[i], -1)) == NULL) {
+				xmlFreeParserCtxt(t->ctxt);
+				t->ctxt = NULL;
+				return NULL;
+			}
 	}
 	return t;
 }
@@ -315,14 +389,16 @@ event_set_error(struct event_draft *d, const char *what, const char *detail)
 /*
  * The value of the attribute without namespace with this local name, as
  * SAX2 hands it (5 pointers per attribute: local name, prefix, URI, value,
- * end), or NULL; *len gets its length.
+ * end), or NULL; *len gets its length. name is from the context's
+ * dictionary, as the attributes' names are.
  */
 static const char *
-event_attr(int nattr, const xmlChar **attrs, const char *name, size_t *len)
+event_attr(int nattr, const xmlChar **attrs, const xmlChar *name,
+    size_t *len)
 {
 	for (int i = 0; i < nattr; i++) {
 		const xmlChar **a = attrs + i * 5;
-		if (a[2] == NULL && strcmp((const char *)a[0], name) == 0) {
+		if (a[2] == NULL && a[0] == name) {
 			*len = (size_t)(a[4] - a[3]);
 			return (const char *)a[3];
 		}
@@ -339,11 +415,11 @@ event_attr(int nattr, const xmlChar **attrs, const char *name, size_t *len)
  */
 static size_t
 event_attr_dup(struct event_sax *st, int nattr, const xmlChar **attrs,
-    const char *name)
+    enum event_name name)
 {
 	struct buf *b = &st->d->tls->strs;
 	size_t len, off, o;
-	const char *v = event_attr(nattr, attrs, name, &len);
+	const char *v = event_attr(nattr, attrs, st->d->tls->names[name], &len);
 	char *p;
 
 	if (v == NULL)
@@ -355,9 +431,13 @@ event_attr_dup(struct event_sax *st, int nattr, const xmlChar **attrs,
 	off = b->len;
 	p = (char *)b->data + off;
 	o = 0;
-	for (size_t i = 0; i < len; i++) {
-		p[o++] = v[i];
-		if (v[i] == '&' && len - i >= 5 && memcmp(v + i, "&#38;", 5) == 0)
+	for (size_t i = 0; i < len; ) {
+		const char *amp = memchr(v + i, '&', len - i);
+		size_t n = amp != NULL ? (size_t)(amp - (v + i)) + 1 : len - i;
+		memcpy(p + o, v + i, n);
+		o += n;
+		i += n;
+		if (amp != NULL && len - i >= 4 && memcmp(v + i, "#38;", 4) == 0)
 			i += 4;
 	}
 	p[o] = '\0';
@@ -391,12 +471,12 @@ event_u64_str(const char *s, uint64_t max, uint64_t *out)
 }
 
 static bool
-event_attr_u32(int nattr, const xmlChar **attrs, const char *name,
-    uint32_t *out)
+event_attr_u32(struct event_sax *st, int nattr, const xmlChar **attrs,
+    enum event_name name, uint32_t *out)
 {
 	char tmp[64];
 	size_t len;
-	const char *v = event_attr(nattr, attrs, name, &len);
+	const char *v = event_attr(nattr, attrs, st->d->tls->names[name], &len);
 	uint64_t u;
 
 	/* A number never needs more; longer text is not one. */
@@ -444,50 +524,42 @@ event_add_field(struct event_sax *st, size_t name, size_t value)
 }
 
 static void
-event_system_start(struct event_sax *st, const char *name, int nattr,
+event_system_start(struct event_sax *st, const xmlChar *name, int nattr,
     const xmlChar **attrs)
 {
-	static const struct {
-		const char *name;
-		enum event_sys sys;
-	} texts[] = {
-		{ "EventID", EVENT_SYS_EVENTID },
-		{ "Version", EVENT_SYS_VERSION },
-		{ "Level", EVENT_SYS_LEVEL },
-		{ "Task", EVENT_SYS_TASK },
-		{ "Opcode", EVENT_SYS_OPCODE },
-		{ "Keywords", EVENT_SYS_KEYWORDS },
-		{ "EventRecordID", EVENT_SYS_RECORDID },
-		{ "Channel", EVENT_SYS_CHANNEL },
-		{ "Computer", EVENT_SYS_COMPUTER },
-	};
 	struct event_draft *d = st->d;
+	const xmlChar *const *n = d->tls->names;
 	size_t v;
 
 	/* An attribute that is absent keeps an earlier value. */
-	if (strcmp(name, "Provider") == 0) {
-		if ((v = event_attr_dup(st, nattr, attrs, "Name")) != 0)
+	if (name == n[EVENT_N_PROVIDER]) {
+		if ((v = event_attr_dup(st, nattr, attrs, EVENT_N_A_NAME)) != 0)
 			d->str[EVENT_STR_PROVIDER] = v;
-		if ((v = event_attr_dup(st, nattr, attrs, "Guid")) != 0)
+		if ((v = event_attr_dup(st, nattr, attrs, EVENT_N_A_GUID)) != 0)
 			d->str[EVENT_STR_GUID] = v;
-	} else if (strcmp(name, "TimeCreated") == 0) {
+	} else if (name == n[EVENT_N_TIMECREATED]) {
 		int64_t ms;
-		if ((v = event_attr_dup(st, nattr, attrs, "SystemTime")) !=
-		    0) {
+		if ((v = event_attr_dup(st, nattr, attrs,
+		    EVENT_N_A_SYSTEMTIME)) != 0) {
 			d->str[EVENT_STR_TIME] = v;
 			if (timeparse_rfc3339(event_str(d, v), &ms) == CD_EOK)
 				d->ev.time_created_ms = ms;
 		}
-	} else if (strcmp(name, "Execution") == 0) {
-		event_attr_u32(nattr, attrs, "ProcessID", &d->ev.process_id);
-		event_attr_u32(nattr, attrs, "ThreadID", &d->ev.thread_id);
-	} else if (strcmp(name, "Security") == 0) {
-		if ((v = event_attr_dup(st, nattr, attrs, "UserID")) != 0)
+	} else if (name == n[EVENT_N_EXECUTION]) {
+		event_attr_u32(st, nattr, attrs, EVENT_N_A_PROCESSID,
+		    &d->ev.process_id);
+		event_attr_u32(st, nattr, attrs, EVENT_N_A_THREADID,
+		    &d->ev.thread_id);
+	} else if (name == n[EVENT_N_SECURITY]) {
+		if ((v = event_attr_dup(st, nattr, attrs, EVENT_N_A_USERID)) !=
+		    0)
 			d->str[EVENT_STR_USER_SID] = v;
 	} else {
-		for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
-			if (strcmp(name, texts[i].name) == 0) {
-				event_collect(st, texts[i].sys, 0);
+		for (int i = EVENT_N_EVENTID; i <= EVENT_N_COMPUTER; i++)
+			if (name == n[i]) {
+				event_collect(st, (enum event_sys)
+				    (EVENT_SYS_EVENTID + (i - EVENT_N_EVENTID)),
+				    0);
 				break;
 			}
 	}
@@ -559,6 +631,7 @@ event_sax_start(void *ctx, const xmlChar *lname, const xmlChar *prefix,
 {
 	struct event_sax *st = ((xmlParserCtxtPtr)ctx)->_private;
 	const char *name = (const char *)lname;
+	const xmlChar *const *n;
 
 	(void)prefix;
 	(void)uri;
@@ -567,6 +640,7 @@ event_sax_start(void *ctx, const xmlChar *lname, const xmlChar *prefix,
 	(void)ndef;
 	if (st->rc != CD_EOK || st->bad_root)
 		return;
+	n = st->d->tls->names;
 	/*
 	 * The depth comes from libxml2's own element stack (pushed after
 	 * this call): a recovering parse drops a broken start tag from it
@@ -579,16 +653,16 @@ event_sax_start(void *ctx, const xmlChar *lname, const xmlChar *prefix,
 		event_commit(st);
 	if (st->depth == 1) {
 		/* Not an event: the rest is only checked to be XML. */
-		st->bad_root = strcmp(name, "Event") != 0;
+		st->bad_root = lname != n[EVENT_N_EVENT];
 		return;
 	}
 	if (st->depth == 2) {
 		st->pos = 0;
-		if (strcmp(name, "System") == 0)
+		if (lname == n[EVENT_N_SYSTEM])
 			st->sect = EVENT_SECT_SYSTEM;
-		else if (strcmp(name, "EventData") == 0)
+		else if (lname == n[EVENT_N_EVENTDATA])
 			st->sect = EVENT_SECT_DATA;
-		else if (strcmp(name, "RenderingInfo") == 0)
+		else if (lname == n[EVENT_N_RENDERINGINFO])
 			st->sect = EVENT_SECT_NONE;
 		else
 			st->sect = EVENT_SECT_LEAVES;
@@ -611,17 +685,17 @@ event_sax_start(void *ctx, const xmlChar *lname, const xmlChar *prefix,
 	if (st->depth != 3)
 		return;		/* inside a field: its text is collected */
 	if (st->sect == EVENT_SECT_SYSTEM) {
-		event_system_start(st, name, nattr, attrs);
+		event_system_start(st, lname, nattr, attrs);
 	} else if (st->sect == EVENT_SECT_DATA) {
 		size_t fname;
-		if (strcmp(name, "Data") == 0) {
+		if (lname == n[EVENT_N_DATA]) {
 			char tmp[32];
 			st->pos++;
-			fname = event_attr_dup(st, nattr, attrs, "Name");
+			fname = event_attr_dup(st, nattr, attrs, EVENT_N_A_NAME);
 			if (fname == 0 && st->rc == CD_EOK) {
-				int n = snprintf(tmp, sizeof(tmp), "Data%zu",
+				int tn = snprintf(tmp, sizeof(tmp), "Data%zu",
 				    st->pos);
-				fname = event_str_add(st->d, tmp, (size_t)n);
+				fname = event_str_add(st->d, tmp, (size_t)tn);
 			}
 		} else
 			fname = event_str_add(st->d, name, strlen(name));
