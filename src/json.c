@@ -16,6 +16,7 @@ static int jsonw_room(struct jsonw *, size_t);
 static int jsonw_put(struct jsonw *, const void *, size_t);
 static size_t jsonw_utf8_len(const uint8_t *, size_t);
 static size_t jsonw_escape(const uint8_t *, size_t, char *);
+static int jsonw_quoted(struct jsonw *, const char *, size_t, char, char);
 static int jsonw_raw_value(struct jsonw *, const char *, size_t);
 static char *jsonw_digits(char *, unsigned, int);
 
@@ -244,32 +245,57 @@ jsonw_escape(const uint8_t *p, size_t len, char *out)
 }
 
 /*
- * Runs of bytes that need no rewriting (printable ASCII, well-formed
- * UTF-8 but U+2028/U+2029) are found with a table scan and copied with one
- * memcpy each, straight into the buffer. Every input byte gives at least
- * one output byte, so one reservation of n + 2 covers a string without
- * escapes; an escape re-checks the room for itself, the rest of the input
- * and the closing quote, which never asks for more than the final string
- * takes (the buffer's cap fails exactly when it did byte by byte).
+ * True when none of the 8 bytes in w needs a look: no byte >= 0x80, none
+ * below 0x20, no '"' and no '\\'. The usual word-at-a-time tests (any byte
+ * zero: (x - 0x01..) & ~x & 0x80..; any byte below n <= 0x80:
+ * (x - n..) & ~x & 0x80..) are exact as yes/no answers for the word.
  */
-int
-jsonw_string_n(struct jsonw *j, const char *s, size_t n)
+static inline bool
+jsonw_plain8(uint64_t w)
+{
+	const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+	uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
+
+	return ((w | ((w - ones * 0x20) & ~w) | ((q - ones) & ~q) |
+	    ((b - ones) & ~b)) & high) == 0;
+}
+
+/*
+ * Append lead (unless 0), s[0..n) quoted and escaped, and trail (unless
+ * 0), so that a member name goes out as ,"name": in one step.
+ *
+ * Runs of bytes that need no rewriting (printable ASCII, well-formed
+ * UTF-8 but U+2028/U+2029) are found eight bytes at a time, then with a
+ * table, and copied with one memcpy each straight into the buffer. Every
+ * input byte gives at least one output byte, so one reservation covers a
+ * string without escapes; an escape re-checks the room for itself, the
+ * rest of the input and what follows, which never asks for more than the
+ * final text takes (the buffer's cap fails exactly when it did byte by
+ * byte).
+ */
+static int
+jsonw_quoted(struct jsonw *j, const char *s, size_t n, char lead, char trail)
 {
 	const uint8_t *p = (const uint8_t *)s;
 	struct buf *b = j->out;
-	size_t i = 0, run = 0, len, elen;
+	size_t i = 0, run = 0, len, elen, tail = 1 + (trail != '\0');
 	uint8_t *o;
+	uint64_t w;
 	char esc[8];
 
-	if (s == NULL)
-		return jsonw_null(j);
-	if (jsonw_value_start(j) != CD_EOK)
-		return j->err;
-	if (jsonw_room(j, n + 2) != CD_EOK)
+	if (jsonw_room(j, (lead != '\0') + 1 + n + tail) != CD_EOK)
 		return j->err;
 	o = b->data + b->len;
+	if (lead != '\0')
+		*o++ = (uint8_t)lead;
 	*o++ = '"';
 	for (;;) {
+		while (n - i >= 8) {
+			memcpy(&w, p + i, 8);
+			if (!jsonw_plain8(w))
+				break;
+			i += 8;
+		}
 		while (i < n && jsonw_plain[p[i]])
 			i++;
 		if (i == n)
@@ -291,7 +317,7 @@ jsonw_string_n(struct jsonw *j, const char *s, size_t n)
 		i += len;
 		run = i;
 		b->len = (size_t)(o - b->data);
-		if (jsonw_room(j, elen + (n - i) + 1) != CD_EOK) {
+		if (jsonw_room(j, elen + (n - i) + tail) != CD_EOK) {
 			b->data[b->len] = '\0';
 			return j->err;
 		}
@@ -302,8 +328,22 @@ jsonw_string_n(struct jsonw *j, const char *s, size_t n)
 	memcpy(o, p + run, n - run);
 	o += n - run;
 	*o++ = '"';
+	if (trail != '\0')
+		*o++ = (uint8_t)trail;
 	b->len = (size_t)(o - b->data);
 	*o = '\0';
+	return CD_EOK;
+}
+
+int
+jsonw_string_n(struct jsonw *j, const char *s, size_t n)
+{
+	if (s == NULL)
+		return jsonw_null(j);
+	if (jsonw_value_start(j) != CD_EOK)
+		return j->err;
+	if (jsonw_quoted(j, s, n, '\0', '\0') != CD_EOK)
+		return j->err;
 	return jsonw_value_end(j);
 }
 
@@ -320,9 +360,18 @@ jsonw_key(struct jsonw *j, const char *key)
 		return j->err;
 	if (j->depth == 0 || j->kind[j->depth - 1] != 'o' || j->have_key)
 		return j->err = -EINVAL;
-	if (j->nonempty[j->depth - 1])
-		jsonw_put(j, ",", 1);
+	bool comma = j->nonempty[j->depth - 1];
 	j->nonempty[j->depth - 1] = true;
+	if (key != NULL) {
+		/* The comma, the quoted name and the colon in one go. */
+		if (jsonw_quoted(j, key, strlen(key), comma ? ',' : '\0', ':') != CD_EOK)
+			return j->err;
+		j->have_key = true;
+		return CD_EOK;
+	}
+	/* A NULL name comes out as null, as it always has. */
+	if (comma)
+		jsonw_put(j, ",", 1);
 	/* jsonw_string() takes the pending-key flag as if the key were the
 	 * member's value; set it again afterwards for the real value. */
 	j->have_key = true;

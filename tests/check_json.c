@@ -340,6 +340,43 @@ diff_one(const char *s, size_t n, size_t pre, size_t max)
 	buf_free(&got);
 }
 
+/*
+ * The same text as a member name (up to the first NUL): written as
+ * {"a":1,<name>:2} with the name escaped as the reference does, into a
+ * buffer capped at max (0: none): CD_ETOOBIG exactly when it is too long.
+ */
+static void
+diff_key(const char *s, size_t n, size_t max)
+{
+	struct buf want, got;
+	struct jsonw j;
+	char *key = strndup(s, n);
+
+	ck_assert_ptr_nonnull(key);
+	buf_init(&want, 0);
+	buf_puts(&want, "{\"a\":1,");
+	ref_escape(&want, (const uint8_t *)key, strlen(key));
+	buf_puts(&want, ":2}");
+	buf_init(&got, max);
+	jsonw_init(&j, &got);
+	jsonw_object_begin(&j);
+	jsonw_kint(&j, "a", 1);
+	jsonw_kint(&j, key, 2);
+	jsonw_object_end(&j);
+	if (max != 0 && want.len > max) {
+		ck_assert_int_eq(jsonw_finish(&j), CD_ETOOBIG);
+	} else {
+		ck_assert_int_eq(jsonw_finish(&j), CD_EOK);
+		ck_assert_uint_eq(got.len, want.len);
+		ck_assert_int_eq(memcmp(got.data, want.data, want.len), 0);
+	}
+	if (got.data != NULL)
+		ck_assert_int_eq(got.data[got.len], '\0');
+	buf_free(&want);
+	buf_free(&got);
+	free(key);
+}
+
 static void
 diff_event(struct event *ev, void *arg)
 {
@@ -347,8 +384,10 @@ diff_event(struct event *ev, void *arg)
 
 	diff_one(ev->raw, ev->raw_len, 0, 0);
 	for (size_t i = 0; i < ev->ndata; i++) {
-		if (ev->data[i].name != NULL)
+		if (ev->data[i].name != NULL) {
 			diff_one(ev->data[i].name, strlen(ev->data[i].name), 0, 0);
+			diff_key(ev->data[i].name, strlen(ev->data[i].name), 0);
+		}
 		if (ev->data[i].value != NULL)
 			diff_one(ev->data[i].value, strlen(ev->data[i].value), 0, 0);
 	}
@@ -443,6 +482,8 @@ START_TEST(test_escape_diff_random)
 		if (n > 0 && rnd(&st) % 8 == 0)
 			n--;
 		diff_one(s, n, 0, 0);
+		if (iter % 4 == 0)
+			diff_key(s, n, iter % 8 == 0 ? 0 : 8 + rnd(&st) % (2 * n + 16));
 		if (iter % 10 == 0) {
 			size_t pre = rnd(&st) % 4;
 			diff_one(s, n, pre, 1 + pre + rnd(&st) % (2 * n + 8));
