@@ -66,10 +66,11 @@ spool_append(struct store_txn *txn, struct spool_rec *rec)
 	if (rc != CD_EOK)
 		return rc;
 	/* Written in place in the map: the writer's malloc of every record
-	 * (and the malloc_consolidate it set off) was in the profile. */
+	 * (and the malloc_consolidate it set off) was in the profile. The
+	 * sequence only grows, so pages are filled in append mode. */
 	void *val;
 	spool_be64(key, seq);
-	rc = store_put_reserve(txn, STORE_DBI_SPOOL, key, sizeof(key), len,
+	rc = store_append_reserve(txn, STORE_DBI_SPOOL, key, sizeof(key), len,
 	    &val);
 	if (rc != CD_EOK)
 		return rc;

@@ -126,6 +126,15 @@ int store_put(struct store_txn *txn, enum store_dbi dbi,
  */
 int store_put_reserve(struct store_txn *txn, enum store_dbi dbi,
     const void *key, size_t klen, size_t vlen, void **out);
+/**
+ * store_put_reserve() for a key that sorts after every key in dbi, such as
+ * the spool's sequence numbers: LMDB's append mode then fills each page
+ * instead of splitting it in the middle, so appended records take about
+ * half the pages (and half the bytes written at each commit). A key that
+ * does not sort last is inserted or replaced as by store_put_reserve().
+ */
+int store_append_reserve(struct store_txn *txn, enum store_dbi dbi,
+    const void *key, size_t klen, size_t vlen, void **out);
 /** Delete a key; CD_ENOTFOUND when absent (write transactions only). */
 int store_del(struct store_txn *txn, enum store_dbi dbi,
     const void *key, size_t klen);

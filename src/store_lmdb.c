@@ -679,6 +679,33 @@ store_put_reserve(struct store_txn *t, enum store_dbi dbi, const void *key,
 }
 
 int
+store_append_reserve(struct store_txn *t, enum store_dbi dbi, const void *key,
+    size_t klen, size_t vlen, void **out)
+{
+	MDB_val k = { klen, (void *)key }, v = { vlen, NULL };
+	int rc;
+
+	*out = NULL;
+	if ((rc = store_lmdb_key(t, dbi, klen)) != CD_EOK)
+		return rc;
+	if (t->rdonly)
+		return -EINVAL;
+	/* MDB_APPEND refuses a key that is not past the last one with
+	 * MDB_KEYEXIST and changes nothing; the ordinary put then decides. */
+	rc = mdb_put(t->txn, t->env->dbi[dbi], &k, &v,
+	    MDB_RESERVE | MDB_APPEND);
+	if (rc == MDB_KEYEXIST) {
+		v.mv_size = vlen;
+		v.mv_data = NULL;
+		rc = mdb_put(t->txn, t->env->dbi[dbi], &k, &v, MDB_RESERVE);
+	}
+	if (rc != MDB_SUCCESS)
+		return store_lmdb_op_err(t, rc, "put");
+	*out = v.mv_data;
+	return CD_EOK;
+}
+
+int
 store_del(struct store_txn *t, enum store_dbi dbi, const void *key,
     size_t klen)
 {

@@ -4,6 +4,7 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -1048,6 +1049,111 @@ START_TEST(test_disk_full)
 }
 END_TEST
 
+/* Records appended in key order (the spool's sequence numbers), written
+ * with store_append_reserve() or with store_put_reserve() into a second
+ * store: the same contents, fewer pages for the append mode. */
+struct reserve_arg {
+	bool		 append;
+	uint64_t	 first;
+	uint64_t	 n;
+};
+
+/* Value length of key i: spool-like sizes from 200 to about 3,000 bytes. */
+static size_t
+reserve_len(uint64_t i)
+{
+	return 200 + (size_t)((i * 2654435761u) % 2800);
+}
+
+static int
+apply_reserve(struct store_txn *txn, void *arg)
+{
+	struct reserve_arg *a = arg;
+
+	for (uint64_t i = a->first; i < a->first + a->n; i++) {
+		struct store_key k;
+		size_t len = reserve_len(i);
+		void *p;
+		int rc;
+
+		store_key_init(&k);
+		store_key_put_u64(&k, i);
+		rc = a->append ?
+		    store_append_reserve(txn, STORE_DBI_SPOOL, k.buf, k.len,
+		    len, &p) :
+		    store_put_reserve(txn, STORE_DBI_SPOOL, k.buf, k.len, len,
+		    &p);
+		if (rc != CD_EOK)
+			return rc;
+		fill_value(p, len, i);
+	}
+	return CD_EOK;
+}
+
+START_TEST(test_append_reserve)
+{
+	char *d1 = NULL, *d2 = NULL;
+	struct store *s1 = harness_store_open(&d1), *s2 = harness_store_open(&d2);
+	struct store_stats st1, st2;
+	struct store_txn *t1, *t2;
+	struct store_iter *i1, *i2;
+	uint8_t want[4096];
+	uint64_t count = 0;
+	int r1, r2;
+
+	/* Batches of 50 as the writer groups them, keys 1..4000. */
+	for (uint64_t first = 1; first <= 4000; first += 50) {
+		struct reserve_arg a1 = { true, first, 50 };
+		struct reserve_arg a2 = { false, first, 50 };
+
+		ck_assert_int_eq(store_run(s1, apply_reserve, &a1), CD_EOK);
+		ck_assert_int_eq(store_run(s2, apply_reserve, &a2), CD_EOK);
+	}
+	/* A key that is not past the last one: replaced, as by a put. */
+	{
+		struct reserve_arg a1 = { true, 10, 5 };
+		struct reserve_arg a2 = { false, 10, 5 };
+
+		ck_assert_int_eq(store_run(s1, apply_reserve, &a1), CD_EOK);
+		ck_assert_int_eq(store_run(s2, apply_reserve, &a2), CD_EOK);
+	}
+	ck_assert_int_eq(store_read_begin(s1, &t1), CD_EOK);
+	ck_assert_int_eq(store_read_begin(s2, &t2), CD_EOK);
+	ck_assert_int_eq(store_iter_open(t1, STORE_DBI_SPOOL, &i1), CD_EOK);
+	ck_assert_int_eq(store_iter_open(t2, STORE_DBI_SPOOL, &i2), CD_EOK);
+	for (r1 = store_iter_seek(i1, NULL, 0), r2 = store_iter_seek(i2, NULL, 0);
+	    r1 == CD_EOK && r2 == CD_EOK;
+	    r1 = store_iter_next(i1), r2 = store_iter_next(i2)) {
+		struct store_val k1, v1, k2, v2;
+
+		store_iter_get(i1, &k1, &v1);
+		store_iter_get(i2, &k2, &v2);
+		count++;
+		ck_assert_uint_eq(key_u64(&k1), count);
+		ck_assert_uint_eq(key_u64(&k2), count);
+		fill_value(want, reserve_len(count), count);
+		ck_assert_uint_eq(v1.len, reserve_len(count));
+		ck_assert_uint_eq(v2.len, v1.len);
+		ck_assert(memcmp(v1.data, want, v1.len) == 0);
+		ck_assert(memcmp(v2.data, want, v2.len) == 0);
+	}
+	ck_assert_int_eq(r1, CD_ENOTFOUND);
+	ck_assert_int_eq(r2, CD_ENOTFOUND);
+	ck_assert_uint_eq(count, 4000);
+	store_iter_close(i1);
+	store_iter_close(i2);
+	store_read_end(t1);
+	store_read_end(t2);
+	ck_assert_int_eq(store_stats(s1, &st1), CD_EOK);
+	ck_assert_int_eq(store_stats(s2, &st2), CD_EOK);
+	printf("append mode: %" PRIu64 " bytes in use, ordinary puts: %"
+	    PRIu64 "\n", st1.used_bytes, st2.used_bytes);
+	ck_assert_uint_lt(st1.used_bytes, st2.used_bytes);
+	harness_store_close(s1, d1);
+	harness_store_close(s2, d2);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -1066,6 +1172,7 @@ main(void)
 	tcase_add_test(tc, test_readers_full);
 	tcase_add_test(tc, test_crash_reopen);
 	tcase_add_test(tc, test_disk_full);
+	tcase_add_test(tc, test_append_reserve);
 	suite_add_tcase(s, tc);
 	return harness_run(s);
 }
