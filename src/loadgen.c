@@ -241,25 +241,20 @@ parse_main(void *arg)
 	return NULL;
 }
 
-/* Batches built exactly as the hosts build them (same mix, same envelope). */
+/* Batches as the hosts send them (same mix, same envelope, the same bytes
+ * as lg_body_events()), built with the reference builder so that what is
+ * timed does not depend on the generator's own fast path. */
 static int
 parse_build(const struct lg_opts *o, struct lg_mix *m, struct buf *bodies,
     size_t n)
 {
-	struct buf text, xml, bm;
-	size_t *offs = calloc(o->batch, sizeof(*offs));
-	size_t *lens = calloc(o->batch, sizeof(*lens));
-	struct replay_event *evs = calloc(o->batch, sizeof(*evs));
-	const struct replay_event **evp = calloc(o->batch, sizeof(*evp));
+	struct lg_body b;
 	struct replay_bookmark mark = { 0 };
 	char mid[SOAP_MESSAGE_ID_SIZE], name[128];
-	int rc = -ENOMEM;
+	int rc;
 
-	buf_init(&text, 0);
-	buf_init(&xml, 0);
-	buf_init(&bm, 0);
-	if (!offs || !lens || !evs || !evp)
-		goto out;
+	if ((rc = lg_body_init(&b, o->batch)) != CD_EOK)
+		return rc;
 	for (size_t k = 0; k < n; k++) {
 		struct lg_mix_host mh;
 		struct replay_hdr hd = { .to = o->url, .message_id = mid,
@@ -268,39 +263,16 @@ parse_build(const struct lg_opts *o, struct lg_mix *m, struct buf *bodies,
 
 		lg_host_name(o, (unsigned)(k % o->hosts), name, sizeof(name));
 		lg_mix_host_init(&mh, o->seed + k);
-		buf_reset(&text);
-		buf_reset(&xml);
-		buf_reset(&bm);
-		if ((rc = lg_mix_events(m, &mh, name, o->batch, &text, offs,
-		    lens, &ndns)) != CD_EOK)
-			goto out;
-		for (size_t i = 0; i < o->batch; i++) {
-			evs[i].xml = (const char *)text.data + offs[i];
-			evs[i].len = lens[i];
-			evp[i] = &evs[i];
-		}
-		if ((rc = soap_new_message_id(mid)) != CD_EOK ||
-		    (rc = replay_bookmark_set(&mark,
-		    "Microsoft-Windows-Sysmon/Operational", mh.record_id)) != CD_EOK ||
-		    (rc = replay_bookmark_render(&mark, &bm)) != CD_EOK ||
-		    (rc = replay_msg_events(&xml, &hd, (const char *)bm.data,
-		    evp, o->batch, NULL)) != CD_EOK)
-			goto out;
 		buf_init(&bodies[k], 0);
-		if ((rc = utf8_to_utf16le_bom((const char *)xml.data, xml.len,
-		    &bodies[k])) != CD_EOK)
+		if ((rc = soap_new_message_id(mid)) != CD_EOK ||
+		    (rc = lg_body_events_ref(&b, m, &mh, name, o->batch, &mark,
+		    &hd, &bodies[k], &ndns)) != CD_EOK)
 			goto out;
 	}
 	rc = CD_EOK;
 out:
 	replay_bookmark_free(&mark);
-	buf_free(&text);
-	buf_free(&xml);
-	buf_free(&bm);
-	free(offs);
-	free(lens);
-	free(evs);
-	free(evp);
+	lg_body_free(&b);
 	return rc;
 }
 

@@ -5,6 +5,7 @@
  * to the program; shared by its files:
  *   loadgen.c       options, threads, reports, the parse-only ceiling
  *   loadgen_mix.c   the event mix modelled on the real Sysmon data
+ *   loadgen_body.c  Events request bodies, built in UTF-16LE directly
  *   loadgen_conn.c  the hosts' connections: one epoll loop per thread
  *   loadgen_gss.c   Kerberos as the Windows client does it (initiator)
  */
@@ -82,6 +83,104 @@ void lg_mix_host_init(struct lg_mix_host *h, uint64_t seed);
 int lg_mix_events(struct lg_mix *m, struct lg_mix_host *h,
     const char *computer, size_t n, struct buf *text, size_t *offs,
     size_t *lens, uint64_t *ndns);
+
+/**
+ * The same n events as lg_mix_events() draws them for the same host state,
+ * appended to out already in UTF-16LE and each already framed in its
+ * w:Event element as replay_msg_events() frames it: the UTF-16LE pieces
+ * of the templates are encoded once by lg_mix_new() and only the
+ * EventRecordID digits, the Computer (comp16, comp16_len bytes of UTF-16LE,
+ * see lg_mix_utf16()) and the QueryName are spliced in. Thread-safe as
+ * lg_mix_events(). CD_ETOOBIG past out's cap, -ENOMEM.
+ */
+int lg_mix_events16(struct lg_mix *m, struct lg_mix_host *h,
+    const uint8_t *comp16, size_t comp16_len, size_t n, struct buf *out,
+    uint64_t *ndns);
+
+/** Append n bytes of UTF-8 s to out as UTF-16LE without a BOM, encoded as
+ * utf8_to_utf16le_bom() encodes. CD_ETOOBIG, -ENOMEM. */
+int lg_mix_utf16(const char *s, size_t n, struct buf *out);
+
+/** The channel of the mix's events (every batch's bookmark). */
+#define LG_CHANNEL	"Microsoft-Windows-Sysmon/Operational"
+
+/** Where the events of an Events envelope start (replay_msg_events()). */
+#define LG_EVENTS_OPEN	"<w:Events>"
+
+/* ---- Events request bodies (loadgen_body.c) ---- */
+
+/** A body builder's scratch space, one per thread. */
+struct lg_body {
+	struct buf xml;		/**< UTF-8 envelope */
+	struct buf text;	/**< reference builder: UTF-8 events */
+	struct buf bm;		/**< rendered BookmarkList */
+	struct buf comp;	/**< the Computer in UTF-16LE */
+	size_t	 cap;		/**< events the arrays below hold */
+	size_t	*offs, *lens;
+	struct replay_event *evs;
+	const struct replay_event **evp;
+};
+
+/** Ready b for batches of up to n events. Free with lg_body_free(). -ENOMEM. */
+int lg_body_init(struct lg_body *b, size_t n);
+void lg_body_free(struct lg_body *b);
+
+/**
+ * Append to out the UTF-16LE body (BOM first) of an Events batch of n new
+ * events of host mh whose Computer is computer: bm advanced to the last
+ * EventRecordID (current) in the w:Bookmark, the header of hd. *ndns is
+ * incremented per DNS event. Byte for byte the body lg_body_events_ref()
+ * builds for the same state, at a fraction of the CPU: the events are
+ * never built in UTF-8 nor copied whole more than once.
+ */
+int lg_body_events(struct lg_body *b, struct lg_mix *m,
+    struct lg_mix_host *mh, const char *computer, size_t n,
+    struct replay_bookmark *bm, const struct replay_hdr *hd,
+    struct buf *out, uint64_t *ndns);
+
+/**
+ * The same body built the plain way: lg_mix_events() into UTF-8 text,
+ * replay_msg_events(), then utf8_to_utf16le_bom() of the whole envelope.
+ * The reference of lg_body_events() (tests, --parse-only).
+ */
+int lg_body_events_ref(struct lg_body *b, struct lg_mix *m,
+    struct lg_mix_host *mh, const char *computer, size_t n,
+    struct replay_bookmark *bm, const struct replay_hdr *hd,
+    struct buf *out, uint64_t *ndns);
+
+/*
+ * The collector's Ack, recognised cheaply. Nearly every reply is the Ack
+ * of a batch, and decoding and parsing each one cost as much as building
+ * a small batch. Once the full check (replay_msg_check_ack()) has accepted
+ * an Ack, its bytes are kept; a later reply that is the same bytes but for
+ * its own MessageID (a new UUID of the same form) and a RelatesTo of
+ * exactly the request's MessageID is that Ack again. Anything else goes
+ * to the full check.
+ */
+struct lg_ack {
+	struct buf shape;	/**< an accepted Ack, UTF-16LE as received */
+	size_t	 mid_off, mid_len;	/**< its own MessageID's text */
+	size_t	 rel_off, rel_len;	/**< its RelatesTo's text */
+	bool	 ok;		/**< a shape has been learnt */
+};
+
+void lg_ack_init(struct lg_ack *a);
+/** Release the shape; NULL is a no-op. */
+void lg_ack_free(struct lg_ack *a);
+/**
+ * Learn the shape from an Ack the full check accepted for message_id:
+ * body as received (UTF-16LE) and utf8, its decoding. CD_EOK;
+ * CD_ENOTFOUND when the two IDs are not each found exactly once in body
+ * (nothing learnt, the previous shape stays); CD_EPARSE; -ENOMEM.
+ */
+int lg_ack_learn(struct lg_ack *a, const uint8_t *body, size_t len,
+    const char *utf8, size_t len8, const char *message_id);
+/**
+ * True when body is the learnt Ack as described above for message_id;
+ * false means "not known", never "not an Ack".
+ */
+bool lg_ack_match(const struct lg_ack *a, const uint8_t *body, size_t len,
+    const char *message_id);
 
 /* ---- Kerberos initiator (loadgen_gss.c) ---- */
 

@@ -25,6 +25,7 @@
 #include <strings.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -34,8 +35,11 @@
 #include "soap.h"
 #include "utf16.h"
 
-#define SYSMON_CHANNEL	"Microsoft-Windows-Sysmon/Operational"
+#define SYSMON_CHANNEL	LG_CHANNEL
 #define LG_MAX_RESP	(4u << 20)
+/* Events bodies kept for reuse per thread: a fresh one of a few hundred
+ * KiB per batch cost a page fault per page. */
+#define LG_POOL		16
 
 enum lg_phase { PH_WAIT, PH_ENUM, PH_END, PH_HB, PH_IDLE, PH_BATCH,
     PH_RETRY, PH_DONE };
@@ -51,8 +55,10 @@ struct lg_host {
 	bool	 settled;	/**< set-up finished (well or not) */
 	struct lg_gss_cred *cred;
 	struct lg_gss_ctx *gss;	/**< of the current connection */
-	struct buf out;		/**< bytes to write */
-	size_t	 out_off;
+	struct buf out;		/**< the request's head, to write */
+	const struct buf *body;	/**< its body, written after out (or NULL) */
+	struct buf wire;	/**< Kerberos: the wrapped body */
+	size_t	 out_off;	/**< bytes of out, then body, written */
 	struct buf in;		/**< bytes read */
 	struct buf plain;	/**< the request (UTF-16LE), kept for re-sends */
 	const char *path;
@@ -88,10 +94,12 @@ struct lg_thr {
 	double	 rate, next_slot;
 	double	 t_count;	/**< counting starts (after the warm-up) */
 	bool	 measuring, stopping;
-	struct buf xml, text, tmp;
-	size_t	*offs, *lens;
-	struct replay_event *evs;
-	const struct replay_event **evp;
+	struct buf xml, tmp;
+	struct lg_body body;	/**< the Events body builder */
+	size_t	 body_hint;	/**< largest Events body so far */
+	struct buf pool[LG_POOL];	/**< spare Events body buffers */
+	size_t	 npool;
+	struct lg_ack ack;	/**< the collector's Ack, once seen */
 };
 
 static struct timespec lg_t0;
@@ -143,6 +151,8 @@ lg_close(struct lg_thr *t, struct lg_host *h)
 	h->gss = NULL;
 	buf_reset(&h->in);
 	buf_free(&h->out);
+	buf_free(&h->wire);
+	h->body = NULL;
 	h->out_off = 0;
 }
 
@@ -156,12 +166,25 @@ lg_settle(struct lg_thr *t, struct lg_host *h, bool ok)
 	atomic_fetch_add(&lg_settled_all, 1);
 }
 
+/* Done with h->plain: an Events body's storage goes back to the pool. */
+static void
+lg_plain_release(struct lg_thr *t, struct lg_host *h)
+{
+	if (h->plain.cap >= t->body_hint && t->body_hint > 0 &&
+	    t->npool < LG_POOL) {
+		t->pool[t->npool++] = h->plain;
+		buf_init(&h->plain, 0);
+	} else {
+		buf_free(&h->plain);
+	}
+}
+
 static void
 lg_idle(struct lg_thr *t, struct lg_host *h)
 {
 	h->phase = PH_IDLE;
 	h->attempts = 0;
-	buf_free(&h->plain);
+	lg_plain_release(t, h);
 	if (t->o->idle > 0)
 		return;		/* held connected, never dispatched */
 	t->q[(t->qhead + t->qlen) % t->n] = (unsigned)(h - t->h);
@@ -179,6 +202,8 @@ lg_build(struct lg_thr *t, struct lg_host *h)
 	int rc;
 
 	buf_free(&h->out);
+	buf_free(&h->wire);
+	h->body = NULL;
 	h->out_off = 0;
 	if (o->keytab != NULL && h->gss == NULL) {
 		if ((rc = lg_gss_ctx_new(&h->gss, h->cred, o->spn, &tok)) != CD_EOK)
@@ -193,26 +218,23 @@ lg_build(struct lg_thr *t, struct lg_host *h)
 		return rc;
 	}
 	h->authing = false;
+	/* The body is written from where it lies (writev), not copied
+	 * behind the head. */
 	if (o->keytab != NULL) {
-		buf_reset(&t->tmp);
 		if ((rc = lg_gss_wrap(h->gss, h->plain.data, h->plain.len,
-		    &t->tmp)) != CD_EOK)
+		    &h->wire)) != CD_EOK)
 			return rc;
-		rc = buf_printf(&h->out, "POST %s HTTP/1.1\r\nConnection: Keep-Alive\r\n"
+		h->body = &h->wire;
+		return buf_printf(&h->out, "POST %s HTTP/1.1\r\nConnection: Keep-Alive\r\n"
 		    "Content-Type: " LG_GSS_CTYPE "\r\n"
 		    "User-Agent: Microsoft WinRM Client\r\nContent-Length: %zu\r\n"
-		    "Host: %s\r\n\r\n", h->path, t->tmp.len, host);
-		if (rc == CD_EOK)
-			rc = buf_append(&h->out, t->tmp.data, t->tmp.len);
-		return rc;
+		    "Host: %s\r\n\r\n", h->path, h->wire.len, host);
 	}
-	rc = buf_printf(&h->out, "POST %s HTTP/1.1\r\nConnection: Keep-Alive\r\n"
+	h->body = &h->plain;
+	return buf_printf(&h->out, "POST %s HTTP/1.1\r\nConnection: Keep-Alive\r\n"
 	    "Content-Type: application/soap+xml;charset=UTF-16\r\n"
 	    "User-Agent: Microsoft WinRM Client\r\nContent-Length: %zu\r\n"
 	    "Host: %s\r\n\r\n", h->path, h->plain.len, host);
-	if (rc == CD_EOK)
-		rc = buf_append(&h->out, h->plain.data, h->plain.len);
-	return rc;
 }
 
 static int
@@ -274,7 +296,7 @@ lg_fail(struct lg_thr *t, struct lg_host *h, const char *why)
 			lg_settle(t, h, false);
 		h->phase = PH_DONE;
 		t->done++;
-		buf_free(&h->plain);
+		lg_plain_release(t, h);
 		return;
 	}
 	log_debug("loadgen", "%s: retry: %s", h->name, why);
@@ -368,26 +390,22 @@ lg_start_batch(struct lg_thr *t, struct lg_host *h)
 
 	if (h->sub->max_elements != 0 && h->sub->max_elements < n)
 		n = h->sub->max_elements;
-	buf_reset(&t->text);
-	if ((rc = lg_mix_events(t->m, &h->mix, h->name, n, &t->text, t->offs,
-	    t->lens, &ndns)) != CD_EOK)
-		return rc;
-	for (size_t i = 0; i < n; i++) {
-		t->evs[i].xml = (const char *)t->text.data + t->offs[i];
-		t->evs[i].len = t->lens[i];
-		t->evp[i] = &t->evs[i];
-	}
-	buf_reset(&t->tmp);
-	if ((rc = replay_bookmark_set(&h->bm, SYSMON_CHANNEL,
-	    h->mix.record_id)) != CD_EOK ||
-	    (rc = replay_bookmark_render(&h->bm, &t->tmp)) != CD_EOK ||
-	    (rc = soap_new_message_id(h->opid)) != CD_EOK ||
+	if ((rc = soap_new_message_id(h->opid)) != CD_EOK ||
 	    (rc = lg_hdr(t, h, &hd, h->notify_to)) != CD_EOK)
 		return rc;
-	buf_reset(&t->xml);
-	if ((rc = replay_msg_events(&t->xml, &hd, (const char *)t->tmp.data,
-	    t->evp, n, NULL)) != CD_EOK || (rc = lg_plain(t, h)) != CD_EOK)
+	/* One allocation of about the right size instead of a doubling
+	 * series of copies (the body is held until its Ack). */
+	if (h->plain.data == NULL && t->npool > 0) {
+		buf_free(&h->plain);
+		h->plain = t->pool[--t->npool];
+	}
+	buf_reset(&h->plain);
+	if ((rc = buf_reserve(&h->plain, t->body_hint)) != CD_EOK ||
+	    (rc = lg_body_events(&t->body, t->m, &h->mix, h->name, n, &h->bm,
+	    &hd, &h->plain, &ndns)) != CD_EOK)
 		return rc;
+	if (h->plain.len + h->plain.len / 8 > t->body_hint)
+		t->body_hint = h->plain.len + h->plain.len / 8;
 	h->nev = n;
 	h->ndns = ndns;
 	h->phase = PH_BATCH;
@@ -423,10 +441,11 @@ lg_choose_sub(struct lg_host *h)
 	return CD_ENOTFOUND;
 }
 
-/* A complete reply arrived for h; text holds its UTF-8 body. */
+/* A complete reply arrived for h; text holds its UTF-8 body. ack: the
+ * caller has already checked whether it is the Ack (1 or 0), -1 not. */
 static void
 lg_reply(struct lg_thr *t, struct lg_host *h, int status, const char *text,
-    size_t len)
+    size_t len, int ack)
 {
 	char why[96];
 	int rc = CD_EOK;
@@ -471,7 +490,9 @@ lg_reply(struct lg_thr *t, struct lg_host *h, int status, const char *text,
 	case PH_BATCH:
 		if (status != 200)
 			break;
-		if (replay_msg_check_ack(text, len, h->mid) != CD_EOK) {
+		if (ack < 0)
+			ack = replay_msg_check_ack(text, len, h->mid) == CD_EOK;
+		if (!ack) {
 			lg_fail(t, h, "reply is not the Ack");
 			return;
 		}
@@ -493,7 +514,7 @@ lg_reply(struct lg_thr *t, struct lg_host *h, int status, const char *text,
 				/* --batches: this host is done. */
 				h->phase = PH_DONE;
 				h->attempts = 0;
-				buf_free(&h->plain);
+				lg_plain_release(t, h);
 				t->done++;
 				if (h->t_sent >= t->t_count)
 					lg_result_add(t->res, (now - h->t_sent) * 1e3);
@@ -571,15 +592,32 @@ lg_parse(struct lg_thr *t, struct lg_host *h)
 		body = t->tmp.data;
 		clen = t->tmp.len;
 	}
+	/* Most replies are the Ack of a batch or heartbeat: recognised
+	 * without decoding and parsing them once one has been seen. */
+	bool want_ack = status == 200 && (h->phase == PH_BATCH ||
+	    h->phase == PH_HB);
+	int ack = -1;
+	if (rc == CD_EOK && want_ack && lg_ack_match(&t->ack, body, clen,
+	    h->mid)) {
+		buf_reset(&h->in);
+		lg_reply(t, h, status, NULL, 0, 1);
+		return true;
+	}
 	if (rc == CD_EOK && clen > 0)
 		rc = utf16_to_utf8(body, clen, "UTF-16", 0, &t->xml);
+	const char *text = t->xml.len ? (const char *)t->xml.data : "";
+	if (rc == CD_EOK && want_ack) {
+		ack = replay_msg_check_ack(text, t->xml.len, h->mid) == CD_EOK;
+		if (ack)	/* best effort: a miss only costs speed */
+			(void)lg_ack_learn(&t->ack, body, clen, text,
+			    t->xml.len, h->mid);
+	}
 	buf_reset(&h->in);
 	if (rc != CD_EOK) {
 		lg_fail(t, h, cd_strerror(rc));
 		return true;
 	}
-	lg_reply(t, h, status, t->xml.len ? (const char *)t->xml.data : "",
-	    t->xml.len);
+	lg_reply(t, h, status, text, t->xml.len, ack);
 	return true;
 }
 
@@ -596,9 +634,24 @@ lg_event(struct lg_thr *t, struct lg_host *h, uint32_t events)
 			lg_fail(t, h, strerror(err));
 			return;
 		}
-		while (h->out_off < h->out.len) {
-			ssize_t k = send(h->fd, h->out.data + h->out_off,
-			    h->out.len - h->out_off, MSG_NOSIGNAL);
+		size_t blen = h->body != NULL ? h->body->len : 0;
+		while (h->out_off < h->out.len + blen) {
+			struct iovec iov[2];
+			struct msghdr mh = { .msg_iov = iov };
+			size_t off = h->out_off;
+
+			if (off < h->out.len) {
+				iov[mh.msg_iovlen].iov_base = h->out.data + off;
+				iov[mh.msg_iovlen++].iov_len = h->out.len - off;
+				off = h->out.len;
+			}
+			if (blen > 0) {
+				iov[mh.msg_iovlen].iov_base = h->body->data +
+				    (off - h->out.len);
+				iov[mh.msg_iovlen++].iov_len = blen -
+				    (off - h->out.len);
+			}
+			ssize_t k = sendmsg(h->fd, &mh, MSG_NOSIGNAL);
 			if (k < 0 && errno == EAGAIN)
 				return;
 			if (k < 0) {
@@ -608,6 +661,8 @@ lg_event(struct lg_thr *t, struct lg_host *h, uint32_t events)
 			h->out_off += (size_t)k;
 		}
 		buf_free(&h->out);
+		buf_free(&h->wire);
+		h->body = NULL;
 		h->out_off = 0;
 		if (lg_watch(t, h, false, false) != CD_EOK)
 			lg_fail(t, h, "epoll");
@@ -698,14 +753,12 @@ lg_thr_init(struct lg_thr *t, const struct lg_opts *o, unsigned first)
 		return -errno;
 	t->h = calloc(t->n, sizeof(*t->h));
 	t->q = calloc(t->n, sizeof(*t->q));
-	t->offs = calloc(b, sizeof(*t->offs));
-	t->lens = calloc(b, sizeof(*t->lens));
-	t->evs = calloc(b, sizeof(*t->evs));
-	t->evp = calloc(b, sizeof(*t->evp));
-	if (!t->h || !t->q || !t->offs || !t->lens || !t->evs || !t->evp)
+	if (!t->h || !t->q)
 		return -ENOMEM;
+	if ((rc = lg_body_init(&t->body, b)) != CD_EOK)
+		return rc;
+	lg_ack_init(&t->ack);
 	buf_init(&t->xml, 0);
-	buf_init(&t->text, 0);
 	buf_init(&t->tmp, 0);
 	for (unsigned i = 0; i < t->n; i++) {
 		struct lg_host *h = &t->h[i];
@@ -713,6 +766,7 @@ lg_thr_init(struct lg_thr *t, const struct lg_opts *o, unsigned first)
 		h->fd = -1;
 		lg_host_name(o, h->idx, h->name, sizeof(h->name));
 		buf_init(&h->out, 0);
+		buf_init(&h->wire, 0);
 		buf_init(&h->in, 0);
 		buf_init(&h->plain, 0);
 		lg_mix_host_init(&h->mix, o->seed + h->idx);
@@ -740,12 +794,11 @@ lg_thr_free(struct lg_thr *t)
 		close(t->ep);
 	free(t->h);
 	free(t->q);
-	free(t->offs);
-	free(t->lens);
-	free(t->evs);
-	free(t->evp);
+	for (size_t i = 0; i < t->npool; i++)
+		buf_free(&t->pool[i]);
+	lg_body_free(&t->body);
+	lg_ack_free(&t->ack);
 	buf_free(&t->xml);
-	buf_free(&t->text);
 	buf_free(&t->tmp);
 	replay_url_free(&t->url);
 }

@@ -26,13 +26,22 @@
 #include "err.h"
 #include "loadgen.h"
 #include "log.h"
+#include "utf16.h"
 
 #define QN_OPEN		"<Data Name='QueryName'>"
 #define IMG_OPEN	"<Data Name='Image'>"
 
+/*
+ * A template's UTF-16LE pieces, for lg_mix_events16(): the event between
+ * its varying parts, the w:Event framing included, each encoded once at
+ * start-up. Offsets into lg_mix.u16.
+ */
+enum { LG_PIECES = 4 };
+
 struct lg_tpl {
 	const struct replay_event *ev;
 	size_t	 q_off, q_len;	/**< QueryName text (EID 22 only) */
+	size_t	 p_off[LG_PIECES], p_len[LG_PIECES];
 };
 
 struct lg_name {
@@ -49,6 +58,8 @@ struct lg_mix {
 	double	*cum;		/**< cumulative weights of head */
 	struct lg_mix_stats st;
 	_Atomic uint64_t tail_next;
+	struct buf u16;		/**< UTF-16LE pieces of the templates */
+	size_t	*head_off, *head_len;	/**< head names in u16 */
 };
 
 static uint64_t
@@ -182,6 +193,136 @@ lg_mix_measure(struct lg_mix *m, size_t *repeats)
 }
 
 int
+lg_mix_utf16(const char *s, size_t n, struct buf *out)
+{
+	const uint8_t *p = (const uint8_t *)s;
+	size_t i = 0, j, at;
+	int rc;
+
+	/* Two bytes per input byte is the most UTF-16LE it can take. */
+	if ((rc = buf_reserve(out, 2 * n)) != CD_EOK)
+		return rc;
+	while (i < n) {
+		/* ASCII widens as is; the encoder never takes an ASCII byte
+		 * into a multi-byte sequence, valid or not, so the runs in
+		 * between can go to utf16.c's one encoder on their own. */
+		for (j = i; j < n && p[j] < 0x80; j++) {
+			out->data[out->len++] = p[j];
+			out->data[out->len++] = 0;
+		}
+		out->data[out->len] = '\0';
+		if ((i = j) == n)
+			break;
+		while (j < n && p[j] >= 0x80)
+			j++;
+		at = out->len;
+		if ((rc = utf8_to_utf16le_bom(s + i, j - i, out)) != CD_EOK)
+			return rc;
+		/* Its BOM dropped. */
+		memmove(out->data + at, out->data + at + 2, out->len - at - 2);
+		out->len -= 2;
+		out->data[out->len] = '\0';
+		i = j;
+	}
+	return CD_EOK;
+}
+
+/*
+ * The w:Event framing exactly as replay_msg_events() writes it around an
+ * event, cut out of an envelope built with one one-byte event, so that the
+ * pieces cannot drift from the builder they stand in for.
+ */
+static int
+lg_mix_frame(struct buf *env, size_t *open_off, size_t *open_len,
+    size_t *close_off, size_t *close_len)
+{
+	static const struct replay_event mark = { .xml = "\x01", .len = 1 };
+	const struct replay_event *evp = &mark;
+	struct replay_hdr hd = { .to = "", .machine_id = "", .message_id = "",
+	    .session_id = "", .operation_id = "" };
+	const char *s, *x, *ev;
+	size_t tail;
+	int rc;
+
+	if ((rc = replay_msg_events(env, &hd, NULL, &evp, 0, NULL)) != CD_EOK)
+		return rc;
+	s = (const char *)env->data;
+	if ((ev = strstr(s, LG_EVENTS_OPEN)) == NULL)
+		return CD_EPARSE;
+	*open_off = env->len + (size_t)(ev - s) + strlen(LG_EVENTS_OPEN);
+	tail = env->len - (*open_off - env->len);
+	if ((rc = replay_msg_events(env, &hd, NULL, &evp, 1, NULL)) != CD_EOK)
+		return rc;
+	s = (const char *)env->data;
+	if ((x = memchr(s + *open_off, '\x01', env->len - *open_off)) == NULL ||
+	    (size_t)(x - s) + 1 + tail > env->len)
+		return CD_EPARSE;
+	*open_len = (size_t)(x - s) - *open_off;
+	*close_off = (size_t)(x - s) + 1;
+	*close_len = env->len - tail - *close_off;
+	return CD_EOK;
+}
+
+/* Encode the templates' pieces and the head names into m->u16. */
+static int
+lg_mix_encode(struct lg_mix *m)
+{
+	struct buf env;
+	size_t oo, ol, co, cl;
+	int rc;
+
+	buf_init(&env, 0);
+	buf_init(&m->u16, 0);
+	if ((rc = lg_mix_frame(&env, &oo, &ol, &co, &cl)) != CD_EOK)
+		goto out;
+	struct { struct lg_tpl *v; size_t n; } sets[3] = {
+		{ m->t1, m->n1 }, { m->t3, m->n3 }, { m->t22, m->n22 } };
+	const char *fr = (const char *)env.data;
+	for (size_t k = 0; k < 3; k++)
+		for (size_t i = 0; i < sets[k].n; i++) {
+			struct lg_tpl *t = &sets[k].v[i];
+			const struct replay_event *e = t->ev;
+			size_t ac = e->comp_off + e->comp_len;
+			size_t cut[LG_PIECES][2] = {
+				{ 0, e->rid_off },
+				{ e->rid_off + e->rid_len, e->comp_off },
+				{ ac, k == 2 ? t->q_off : e->len },
+				{ k == 2 ? t->q_off + t->q_len : e->len, e->len },
+			};
+
+			for (size_t p = 0; p < LG_PIECES; p++) {
+				t->p_off[p] = m->u16.len;
+				if (p == 0 && (rc = lg_mix_utf16(fr + oo, ol,
+				    &m->u16)) != CD_EOK)
+					goto out;
+				if ((rc = lg_mix_utf16(e->xml + cut[p][0],
+				    cut[p][1] - cut[p][0], &m->u16)) != CD_EOK)
+					goto out;
+				if (p == (k == 2 ? 3u : 2u) && (rc = lg_mix_utf16(
+				    fr + co, cl, &m->u16)) != CD_EOK)
+					goto out;
+				t->p_len[p] = m->u16.len - t->p_off[p];
+			}
+		}
+	rc = -ENOMEM;
+	m->head_off = calloc(m->nhead, sizeof(*m->head_off));
+	m->head_len = calloc(m->nhead, sizeof(*m->head_len));
+	if (m->head_off == NULL || m->head_len == NULL)
+		goto out;
+	for (size_t i = 0; i < m->nhead; i++) {
+		m->head_off[i] = m->u16.len;
+		if ((rc = lg_mix_utf16(m->head[i].name, strlen(m->head[i].name),
+		    &m->u16)) != CD_EOK)
+			goto out;
+		m->head_len[i] = m->u16.len - m->head_off[i];
+	}
+	rc = CD_EOK;
+out:
+	buf_free(&env);
+	return rc;
+}
+
+int
 lg_mix_new(struct lg_mix **out, const char *dir)
 {
 	struct lg_mix *m;
@@ -267,6 +408,8 @@ lg_mix_new(struct lg_mix **out, const char *dir)
 	for (size_t i = 0; i < m->nhead && i < 10; i++)
 		t10 += m->head[i].count;
 	m->st.top10 = t10 / (double)m->n22;
+	if ((rc = lg_mix_encode(m)) != CD_EOK)
+		goto fail;
 	*out = m;
 	return CD_EOK;
 fail:
@@ -286,6 +429,9 @@ lg_mix_free(struct lg_mix *m)
 	free(m->t1);
 	free(m->t3);
 	free(m->t22);
+	free(m->head_off);
+	free(m->head_len);
+	buf_free(&m->u16);
 	replay_set_free(m->set);
 	free(m);
 }
@@ -337,6 +483,47 @@ lg_mix_write(struct buf *b, const struct lg_tpl *t, uint64_t rid,
 	    e->len - t->q_off - t->q_len);
 }
 
+/*
+ * Draw host h's next event: its template and, for a DNS query, its
+ * QueryName: a head name (*head gets its index) or a tail name written to
+ * tail (*head is SIZE_MAX). Both builders draw through here, so they send
+ * the same events for the same host state.
+ */
+static const struct lg_tpl *
+lg_mix_draw(struct lg_mix *m, struct lg_mix_host *h, char *tail, size_t tlen,
+    const char **qname, size_t *head, uint64_t *ndns)
+{
+	double u = lg_mix_unif(h);
+
+	*qname = NULL;
+	*head = SIZE_MAX;
+	h->record_id++;
+	if (u < m->st.share_eid1)
+		return &m->t1[lg_mix_rand(h) % m->n1];
+	if (u < m->st.share_eid1 + m->st.share_eid3)
+		return &m->t3[lg_mix_rand(h) % m->n3];
+	(*ndns)++;
+	if (h->last_dns < 0 || lg_mix_unif(h) >= m->st.dns_repeat) {
+		h->last_dns = (int)(lg_mix_rand(h) % m->n22);
+		h->last_tail = lg_mix_unif(h) < m->st.dns_tail;
+		if (h->last_tail)
+			h->last_name = (uint32_t)atomic_fetch_add(&m->tail_next, 1);
+		else
+			h->last_name = (uint32_t)lg_mix_head_draw(m, h);
+	}
+	if (h->last_tail) {
+		/* New names under new registered domains too, four names
+		 * per site. */
+		snprintf(tail, tlen, "n%u.site%u.example.net", h->last_name,
+		    h->last_name / 4);
+		*qname = tail;
+	} else {
+		*qname = m->head[h->last_name].name;
+		*head = h->last_name;
+	}
+	return &m->t22[h->last_dns];
+}
+
 int
 lg_mix_events(struct lg_mix *m, struct lg_mix_host *h, const char *computer,
     size_t n, struct buf *text, size_t *offs, size_t *lens, uint64_t *ndns)
@@ -345,40 +532,97 @@ lg_mix_events(struct lg_mix *m, struct lg_mix_host *h, const char *computer,
 	int rc = CD_EOK;
 
 	for (size_t i = 0; i < n && rc == CD_EOK; i++) {
-		double u = lg_mix_unif(h);
-		const char *qname = NULL;
 		const struct lg_tpl *t;
+		const char *qname;
+		size_t head;
 
 		offs[i] = text->len;
-		h->record_id++;
-		if (u < m->st.share_eid1) {
-			t = &m->t1[lg_mix_rand(h) % m->n1];
-		} else if (u < m->st.share_eid1 + m->st.share_eid3) {
-			t = &m->t3[lg_mix_rand(h) % m->n3];
-		} else {
-			(*ndns)++;
-			if (h->last_dns < 0 || lg_mix_unif(h) >= m->st.dns_repeat) {
-				h->last_dns = (int)(lg_mix_rand(h) % m->n22);
-				h->last_tail = lg_mix_unif(h) < m->st.dns_tail;
-				if (h->last_tail)
-					h->last_name = (uint32_t)atomic_fetch_add(
-					    &m->tail_next, 1);
-				else
-					h->last_name = (uint32_t)lg_mix_head_draw(m, h);
-			}
-			t = &m->t22[h->last_dns];
-			if (h->last_tail) {
-				/* New names under new registered domains too,
-				 * four names per site. */
-				snprintf(tail, sizeof(tail), "n%u.site%u.example.net",
-				    h->last_name, h->last_name / 4);
-				qname = tail;
-			} else {
-				qname = m->head[h->last_name].name;
-			}
-		}
+		t = lg_mix_draw(m, h, tail, sizeof(tail), &qname, &head, ndns);
 		rc = lg_mix_write(text, t, h->record_id, computer, qname);
 		lens[i] = text->len - offs[i];
 	}
 	return rc;
+}
+
+/* Append n bytes to room already reserved in b (no terminator yet). */
+static inline void
+lg_mix_put(struct buf *b, const void *p, size_t n)
+{
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+}
+
+/* Append ASCII text as UTF-16LE to room already reserved in b. */
+static void
+lg_mix_put_ascii(struct buf *b, const char *s, size_t n)
+{
+	uint8_t *d = b->data + b->len;
+
+	for (size_t i = 0; i < n; i++) {
+		d[2 * i] = (uint8_t)s[i];
+		d[2 * i + 1] = 0;
+	}
+	b->len += 2 * n;
+}
+
+/* The decimal digits of v, as printf("%llu") writes them; returns their
+ * number. */
+static size_t
+lg_mix_digits(uint64_t v, char *out)
+{
+	char tmp[24];
+	size_t n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	for (size_t i = 0; i < n; i++)
+		out[i] = tmp[n - 1 - i];
+	return n;
+}
+
+int
+lg_mix_events16(struct lg_mix *m, struct lg_mix_host *h, const uint8_t *comp16,
+    size_t comp16_len, size_t n, struct buf *out, uint64_t *ndns)
+{
+	const uint8_t *u = m->u16.data;
+	char tail[96], rid[24];
+	int rc;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct lg_tpl *t;
+		const char *qname;
+		size_t head, nrid, need, ntail = 0;
+
+		t = lg_mix_draw(m, h, tail, sizeof(tail), &qname, &head, ndns);
+		nrid = lg_mix_digits(h->record_id, rid);
+		need = t->p_len[0] + t->p_len[1] + t->p_len[2] + t->p_len[3] +
+		    2 * nrid + comp16_len;
+		if (qname != NULL) {
+			if (head != SIZE_MAX)
+				need += m->head_len[head];
+			else
+				need += 2 * (ntail = strlen(tail));
+		}
+		if ((rc = buf_reserve(out, need)) != CD_EOK)
+			return rc;
+		/* The pieces split the template where lg_mix_write()
+		 * splices: EventRecordID, Computer, QueryName. */
+		lg_mix_put(out, u + t->p_off[0], t->p_len[0]);
+		lg_mix_put_ascii(out, rid, nrid);
+		lg_mix_put(out, u + t->p_off[1], t->p_len[1]);
+		lg_mix_put(out, comp16, comp16_len);
+		lg_mix_put(out, u + t->p_off[2], t->p_len[2]);
+		if (qname != NULL) {
+			if (head != SIZE_MAX)
+				lg_mix_put(out, u + m->head_off[head],
+				    m->head_len[head]);
+			else
+				lg_mix_put_ascii(out, tail, ntail);
+			lg_mix_put(out, u + t->p_off[3], t->p_len[3]);
+		}
+		out->data[out->len] = '\0';
+	}
+	return CD_EOK;
 }
