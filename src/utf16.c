@@ -209,30 +209,58 @@ utf16_sanitize_utf8(const uint8_t *in, size_t len, size_t max_out,
 }
 
 /*
- * Load four UTF-16 code units (8 bytes, little-endian) as one word; the
- * byte-wise form is what compilers turn into a single load on
- * little-endian hosts and stays correct on others.
+ * Load four UTF-16LE code units (8 bytes) as one word, and store the low
+ * 8 bytes of a word in memory order: one unaligned move each on
+ * little-endian hosts, byte by byte elsewhere.
  */
 static inline uint64_t
 utf16_load64le(const uint8_t *p)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	uint64_t w;
+
+	memcpy(&w, p, sizeof(w));
+	return w;
+#else
 	return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 |
 	    (uint64_t)p[3] << 24 | (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 |
 	    (uint64_t)p[6] << 48 | (uint64_t)p[7] << 56;
+#endif
+}
+
+static inline void
+utf16_store64le(uint8_t *p, uint64_t w)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	memcpy(p, &w, sizeof(w));
+#else
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(w >> (8 * i));
+#endif
+}
+
+/* The low byte of each of the four units of w, in order, as 32 bits. */
+static inline uint64_t
+utf16_narrow4(uint64_t w)
+{
+	w = (w | w >> 8) & 0x0000ffff0000ffffull;
+	return (w | w >> 16) & 0xffffffffull;
 }
 
 /*
- * True when all four code units of w are in U+0020..U+007F: printable ASCII,
- * XML Char, one UTF-8 byte each. The high byte and bit 7 of every unit must
- * be clear; then adding 0x60 to a unit sets its bit 7 exactly when it is at
- * least 0x20 (no carry can cross into the next unit below 0x80).
+ * True when all eight code units of w0 and w1 are in U+0020..U+007F:
+ * printable ASCII, XML Char, one UTF-8 byte each. The high byte and bit 7
+ * of every unit must be clear; then adding 0x60 to a unit sets its bit 7
+ * exactly when it is at least 0x20 (no carry can cross into the next unit
+ * below 0x80).
  */
 static inline bool
-utf16_ascii4(uint64_t w)
+utf16_ascii8(uint64_t w0, uint64_t w1)
 {
-	const uint64_t hi = 0xff80ff80ff80ff80ull, b7 = 0x0080008000800080ull;
+	const uint64_t hi = 0xff80ff80ff80ff80ull, b7 = 0x0080008000800080ull,
+	    add = 0x0060006000600060ull;
 
-	return (w & hi) == 0 && ((w + 0x0060006000600060ull) & b7) == b7;
+	return ((w0 | w1) & hi) == 0 && ((w0 + add) & (w1 + add) & b7) == b7;
 }
 
 /*
@@ -240,7 +268,7 @@ utf16_ascii4(uint64_t w)
  * The result is byte for byte what utf16_to_utf8_careful() appends, for
  * every input, including what it has appended when it stops with
  * CD_ETOOBIG. Runs of printable ASCII (nearly all of an event batch) go
- * four code units at a time; any other unit takes the per-character branch
+ * eight code units at a time; any other unit takes the per-character branch
  * below, which applies the careful path's rules: pairs are combined, lone
  * surrogates, U+FFFE, U+FFFF, C0 controls other than TAB/LF/CR and a
  * dangling odd byte become U+FFFD.
@@ -281,20 +309,17 @@ utf16_le_fast(const uint8_t *in, size_t len, size_t max_out,
 	for (;;) {
 		uint32_t u;
 
-		while (end - ip >= 8 && lim - op >= 4) {
-			uint64_t w = utf16_load64le(ip);
+		/* Eight units at a time; the store writes 8 bytes of room. */
+		while (end - ip >= 16 && lim - op >= 8) {
+			uint64_t w0 = utf16_load64le(ip),
+			    w1 = utf16_load64le(ip + 8);
 
-			if (!utf16_ascii4(w))
+			if (!utf16_ascii8(w0, w1))
 				break;
-			/* Narrow: the low byte of each unit, in order. */
-			w = (w | w >> 8) & 0x0000ffff0000ffffull;
-			w |= w >> 16;
-			op[0] = (uint8_t)w;
-			op[1] = (uint8_t)(w >> 8);
-			op[2] = (uint8_t)(w >> 16);
-			op[3] = (uint8_t)(w >> 24);
-			ip += 8;
-			op += 4;
+			utf16_store64le(op, utf16_narrow4(w0) |
+			    utf16_narrow4(w1) << 32);
+			ip += 16;
+			op += 8;
 		}
 		if (end - ip < 2)
 			break;

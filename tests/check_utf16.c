@@ -437,16 +437,16 @@ START_TEST(test_fast_path_edges)
 	struct buf out;
 
 	buf_init(&out, 0);
-	/* ASCII runs of every length around the four-unit step, with a
+	/* ASCII runs of every length around the eight-unit step, with a
 	 * control character, a two-byte and a supplementary character at
 	 * every position. */
-	for (size_t n = 0; n < 20; n++) {
+	for (size_t n = 0; n < 36; n++) {
 		for (size_t at = 0; at <= n; at++) {
 			static const uint16_t odd[] = { 0x1, 0x9, 0x7f, 0x80,
 			    0xe9, 0xd83d, 0xdc00, 0xfffe, 0x20ac };
 			for (size_t o = 0; o < sizeof(odd) / sizeof(odd[0]);
 			    o++) {
-				uint8_t in[64];
+				uint8_t in[96];
 				size_t len = 0;
 
 				for (size_t k = 0; k <= n; k++) {
