@@ -2,13 +2,21 @@
 #include "config.h"
 
 #include <check.h>
+#include <dirent.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <libxml/xpath.h>
+
+#include "buf.h"
 #include "err.h"
 #include "event.h"
 #include "harness.h"
+#include "timeparse.h"
 
 static struct event *
 parse_file(const char *rel)
@@ -375,6 +383,383 @@ START_TEST(test_sysmon_line)
 }
 END_TEST
 
+/*
+ * An independent reading of an event: libxml2's tree (xmlReadMemory, with
+ * recovery when asked) and XPath, for comparing with event_parse()'s SAX
+ * reader field by field. The last System element of a name counts, as in
+ * event_parse().
+ */
+#define XP_EV	"/*[local-name()='Event']"
+#define XP_SYS	XP_EV "/*[local-name()='System']"
+
+/* The string value of the last node expr selects; NULL when none. */
+static char *
+xp_str(xmlXPathContextPtr xc, const char *expr)
+{
+	xmlXPathObjectPtr o = xmlXPathEvalExpression((const xmlChar *)expr, xc);
+	char *r = NULL;
+
+	ck_assert_ptr_nonnull(o);
+	if (o->nodesetval != NULL && o->nodesetval->nodeNr > 0) {
+		xmlChar *v = xmlXPathCastNodeToString(
+		    o->nodesetval->nodeTab[o->nodesetval->nodeNr - 1]);
+		r = strdup((const char *)v);
+		xmlFree(v);
+	}
+	xmlXPathFreeObject(o);
+	return r;
+}
+
+static void
+xp_check_str(xmlXPathContextPtr xc, const char *expr, const char *got,
+    const char *what, size_t idx)
+{
+	char *want = xp_str(xc, expr);
+
+	if (want == NULL)
+		ck_assert_msg(got == NULL, "event %zu %s: got '%s', want none",
+		    idx, what, got);
+	else
+		ck_assert_msg(got != NULL && strcmp(got, want) == 0,
+		    "event %zu %s: got '%s', want '%s'", idx, what,
+		    got ? got : "(null)", want);
+	free(want);
+}
+
+/* A System number as event_parse() reads it: decimal text only. */
+static bool
+xp_number(xmlXPathContextPtr xc, const char *expr, uint64_t max,
+    uint64_t *out)
+{
+	char *s = xp_str(xc, expr), *end;
+	bool ok = false;
+
+	if (s != NULL && s[0] >= '0' && s[0] <= '9') {
+		unsigned long long v = strtoull(s, &end, 10);
+		ok = *end == '\0' && v <= max;
+		*out = v;
+	}
+	free(s);
+	return ok;
+}
+
+static void
+xp_compare(const struct event *ev, const char *xml, size_t len, bool recover,
+    size_t idx)
+{
+	static const struct {
+		const char *expr;
+		size_t off;	/* of the uint32_t in struct event */
+	} nums[] = {
+		{ XP_SYS "/*[local-name()='Version']", offsetof(struct event,
+		    version) },
+		{ XP_SYS "/*[local-name()='Level']", offsetof(struct event,
+		    level) },
+		{ XP_SYS "/*[local-name()='Task']", offsetof(struct event,
+		    task) },
+		{ XP_SYS "/*[local-name()='Opcode']", offsetof(struct event,
+		    opcode) },
+		{ XP_SYS "/*[local-name()='Execution']/@ProcessID",
+		    offsetof(struct event, process_id) },
+		{ XP_SYS "/*[local-name()='Execution']/@ThreadID",
+		    offsetof(struct event, thread_id) },
+	};
+	xmlDocPtr doc = xmlReadMemory(xml, (int)len, NULL, NULL,
+	    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
+	    XML_PARSE_NOCDATA | (recover ? XML_PARSE_RECOVER : 0));
+	xmlXPathContextPtr xc;
+	xmlXPathObjectPtr o;
+	uint64_t v;
+	int64_t ms;
+
+	if (!recover) {
+		ck_assert_ptr_nonnull(doc);
+		ck_assert_msg(!ev->malformed, "event %zu: %s", idx, ev->error);
+	}
+	if (doc == NULL) {
+		/* Nothing recovered: nothing read. */
+		ck_assert(ev->malformed);
+		ck_assert_ptr_null(ev->computer);
+		ck_assert_uint_eq(ev->ndata, 0);
+		return;
+	}
+	ck_assert_ptr_nonnull(xc = xmlXPathNewContext(doc));
+	xp_check_str(xc, XP_SYS "/*[local-name()='Provider']/@Name",
+	    ev->provider, "provider", idx);
+	xp_check_str(xc, XP_SYS "/*[local-name()='Provider']/@Guid",
+	    ev->provider_guid, "guid", idx);
+	xp_check_str(xc, XP_SYS "/*[local-name()='Keywords']", ev->keywords,
+	    "keywords", idx);
+	xp_check_str(xc, XP_SYS "/*[local-name()='TimeCreated']/@SystemTime",
+	    ev->time_created, "time", idx);
+	xp_check_str(xc, XP_SYS "/*[local-name()='Channel']", ev->channel,
+	    "channel", idx);
+	xp_check_str(xc, XP_SYS "/*[local-name()='Computer']", ev->computer,
+	    "computer", idx);
+	xp_check_str(xc, XP_SYS "/*[local-name()='Security']/@UserID",
+	    ev->user_sid, "user", idx);
+	ck_assert_int_eq(xp_number(xc, XP_SYS "/*[local-name()='EventID']",
+	    UINT32_MAX, &v), ev->has_event_id);
+	if (ev->has_event_id)
+		ck_assert_uint_eq(ev->event_id, v);
+	ck_assert_int_eq(xp_number(xc, XP_SYS
+	    "/*[local-name()='EventRecordID']", UINT64_MAX, &v),
+	    ev->has_record_id);
+	if (ev->has_record_id)
+		ck_assert_uint_eq(ev->record_id, v);
+	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+		uint32_t got;
+		memcpy(&got, (const char *)ev + nums[i].off, sizeof(got));
+		if (!xp_number(xc, nums[i].expr, UINT32_MAX, &v))
+			v = 0;
+		ck_assert_msg(got == v, "event %zu %s: %" PRIu32 " != %"
+		    PRIu64, idx, nums[i].expr, got, v);
+	}
+	if (ev->time_created == NULL ||
+	    timeparse_rfc3339(ev->time_created, &ms) != CD_EOK)
+		ms = 0;
+	ck_assert_int_eq(ev->time_created_ms, ms);
+
+	/* EventData: every child in order, Data by its Name or position. */
+	o = xmlXPathEvalExpression((const xmlChar *)XP_EV
+	    "/*[local-name()='EventData']/*", xc);
+	ck_assert_ptr_nonnull(o);
+	size_t n = o->nodesetval != NULL ? (size_t)o->nodesetval->nodeNr : 0;
+	size_t pos = 0;
+	ck_assert_msg(ev->ndata == n, "event %zu: %zu fields, want %zu", idx,
+	    ev->ndata, n);
+	for (size_t i = 0; i < n; i++) {
+		xmlNodePtr node = o->nodesetval->nodeTab[i];
+		xmlChar *name = NULL, *val = xmlNodeGetContent(node);
+		char tmp[32];
+		const char *want = (const char *)node->name;
+		if (strcmp(want, "Data") == 0) {
+			pos++;
+			if ((name = xmlGetNoNsProp(node,
+			    (const xmlChar *)"Name")) != NULL)
+				want = (const char *)name;
+			else {
+				snprintf(tmp, sizeof(tmp), "Data%zu", pos);
+				want = tmp;
+			}
+		}
+		ck_assert_str_eq(ev->data[i].name, want);
+		ck_assert_str_eq(ev->data[i].value, val ? (const char *)val :
+		    "");
+		xmlFree(name);
+		xmlFree(val);
+	}
+	if (n == 0)
+		ck_assert_ptr_null(ev->data);
+	xmlXPathFreeObject(o);
+	xmlXPathFreeContext(xc);
+	xmlFreeDoc(doc);
+}
+
+/* Call fn on every event (line) of every file in tests/data/sysmon. */
+static size_t
+each_sysmon(void (*fn)(const char *, size_t, size_t))
+{
+	char dir[4096];
+	struct dirent *de;
+	DIR *d;
+	size_t idx = 0;
+
+	snprintf(dir, sizeof(dir), "%s", harness_data_path("sysmon"));
+	ck_assert_ptr_nonnull(d = opendir(dir));
+	while ((de = readdir(d)) != NULL) {
+		size_t nl = strlen(de->d_name), len;
+		char rel[512], *all, *line, *end;
+		if (nl < 5 || strcmp(de->d_name + nl - 4, ".xml") != 0)
+			continue;
+		snprintf(rel, sizeof(rel), "sysmon/%s", de->d_name);
+		all = harness_read_data(rel, &len);
+		for (line = all; line < all + len; line = end + 1) {
+			if ((end = memchr(line, '\n', (size_t)(all + len -
+			    line))) == NULL)
+				end = all + len;
+			if (end > line && strncmp(line, "<Event", 6) == 0)
+				fn(line, (size_t)(end - line), idx++);
+		}
+		free(all);
+	}
+	closedir(d);
+	return idx;
+}
+
+static void
+sysmon_whole(const char *x, size_t len, size_t idx)
+{
+	struct event *ev = NULL;
+
+	ck_assert_int_eq(event_parse(x, len, &ev), CD_EOK);
+	ck_assert_uint_eq(ev->raw_len, len);
+	ck_assert_mem_eq(ev->raw, x, len);
+	ck_assert_int_eq(ev->raw[len], '\0');
+	ck_assert_ptr_null(ev->error);
+	ck_assert_ptr_null(ev->rule_name);
+	xp_compare(ev, x, len, false, idx);
+	event_free(ev);
+}
+
+/* Every Sysmon event: the fields are what libxml2's tree and XPath say. */
+START_TEST(test_sysmon_xpath)
+{
+	ck_assert_uint_ge(each_sysmon(sysmon_whole), 2421);
+}
+END_TEST
+
+static void
+sysmon_cut(const char *x, size_t len, size_t idx)
+{
+	struct event *ev = NULL;
+	char *m;
+
+	if (idx % 121 != 0)
+		return;
+	/* Every truncation: flagged, raw kept, what was read so far is
+	 * what the recovering tree holds. */
+	for (size_t cut = 0; cut < len; cut += 1 + cut % 11) {
+		ck_assert_int_eq(event_parse(x, cut, &ev), CD_EOK);
+		ck_assert_msg(ev->malformed, "event %zu cut %zu", idx, cut);
+		ck_assert_ptr_nonnull(ev->error);
+		ck_assert_uint_eq(ev->raw_len, cut);
+		ck_assert_mem_eq(ev->raw, x, cut);
+		xp_compare(ev, x, cut, true, idx);
+		event_free(ev);
+	}
+	/* A byte replaced by one that breaks the XML (or not): never a
+	 * failure, raw kept, every field a string. */
+	ck_assert_ptr_nonnull(m = malloc(len));
+	for (size_t i = 0; i < len; i += 1 + i % 29) {
+		static const char bad[] = { '<', '&', '\0', '\xff', '>', '"',
+		    '\'', '/' };
+		memcpy(m, x, len);
+		m[i] = bad[i % sizeof(bad)];
+		ck_assert_int_eq(event_parse(m, len, &ev), CD_EOK);
+		ck_assert_uint_eq(ev->raw_len, len);
+		ck_assert_mem_eq(ev->raw, m, len);
+		ck_assert(ev->malformed == (ev->error != NULL));
+		for (size_t j = 0; j < ev->ndata; j++) {
+			ck_assert_ptr_nonnull(ev->data[j].name);
+			ck_assert_ptr_nonnull(ev->data[j].value);
+		}
+		if (!ev->malformed)
+			xp_compare(ev, m, len, false, idx);
+		event_free(ev);
+	}
+	free(m);
+}
+
+START_TEST(test_sysmon_truncated)
+{
+	each_sysmon(sysmon_cut);
+}
+END_TEST
+
+/*
+ * The strings live in the event's one block: event_set() replaces one,
+ * rule_name stays the rule engine's to free and replace, and event_free()
+ * frees all of it (the sanitizer build's leak check proves it).
+ */
+START_TEST(test_event_set)
+{
+	struct event *ev = parse_file("wef/events/4688-win10-114689.xml");
+	char *old = ev->computer;
+
+	ck_assert_int_eq(event_set(ev, &ev->computer, "OTHER.example.org"),
+	    CD_EOK);
+	ck_assert_str_eq(ev->computer, "OTHER.example.org");
+	ck_assert_str_eq(old, "win10.windomain.local");	/* still valid */
+	ck_assert_int_eq(event_set(ev, &ev->data[0].value, "x"), CD_EOK);
+	ck_assert_int_eq(event_set(ev, &ev->data[0].value, "y"), CD_EOK);
+	ck_assert_str_eq(event_data(ev, "SubjectUserSid"), "y");
+	ck_assert_int_eq(event_set(ev, &ev->channel, NULL), CD_EOK);
+	ck_assert_ptr_null(ev->channel);
+	ck_assert_int_eq(event_set(ev, &ev->rule_name, "r1"), CD_EOK);
+	ck_assert_int_eq(event_set(ev, &ev->rule_name, "r2"), CD_EOK);
+	ck_assert_str_eq(ev->rule_name, "r2");
+	/* As rules_apply() does it. */
+	free(ev->rule_name);
+	ck_assert_ptr_nonnull(ev->rule_name = strdup("r3"));
+	ck_assert_str_eq(ev->raw + ev->raw_len - 8, "</Event>");
+	event_free(ev);
+
+	/* No fields: no array. */
+	ev = parse_str("<Event><System><EventID>1</EventID></System></Event>");
+	ck_assert_uint_eq(ev->ndata, 0);
+	ck_assert_ptr_null(ev->data);
+	event_free(ev);
+}
+END_TEST
+
+/*
+ * The paths around the in-place read: text libxml2 converts (a UTF-16
+ * signature), a NUL byte, a UTF-8 byte order mark, a large event (the
+ * thread's scratch grows and is given back), and parses after each.
+ */
+START_TEST(test_input_paths)
+{
+	static const char ok[] = "<Event><System><EventID>4</EventID>"
+	    "<Computer>c</Computer></System><EventData><Data Name='a'>1"
+	    "</Data></EventData></Event>";
+	struct event *ev;
+	struct buf b;
+
+	ev = parse_str("\xef\xbb\xbf<Event><System><EventID>5</EventID>"
+	    "</System></Event>");
+	ck_assert(!ev->malformed);
+	ck_assert_uint_eq(ev->event_id, 5);
+	event_free(ev);
+
+	ck_assert_int_eq(event_parse("<\0E\0v\0", 6, &ev), CD_EOK);
+	ck_assert(ev->malformed);
+	ck_assert_uint_eq(ev->raw_len, 6);
+	ck_assert_mem_eq(ev->raw, "<\0E\0v\0", 6);
+	event_free(ev);
+
+	/* A NUL after the root element ends the document for libxml2; one
+	 * inside is an error. */
+	ck_assert_int_eq(event_parse(ok, sizeof(ok), &ev), CD_EOK);
+	ck_assert(!ev->malformed);
+	ck_assert_uint_eq(ev->raw_len, sizeof(ok));
+	ck_assert_str_eq(event_data(ev, "a"), "1");
+	event_free(ev);
+	ck_assert_int_eq(event_parse("<Event><System><EventID>4</EventID>"
+	    "<Computer>c\0d</Computer></System></Event>", 76, &ev), CD_EOK);
+	ck_assert(ev->malformed);
+	ck_assert_uint_eq(ev->event_id, 4);
+	ck_assert_uint_eq(ev->raw_len, 76);
+	ck_assert_int_eq(ev->raw[46], '\0');
+	event_free(ev);
+
+	buf_init(&b, 0);
+	ck_assert_int_eq(buf_puts(&b, "<Event><System><Computer>"), CD_EOK);
+	for (int i = 0; i < 50000; i++)
+		ck_assert_int_eq(buf_puts(&b, "&lt;0123456789"), CD_EOK);
+	ck_assert_int_eq(buf_puts(&b, "</Computer></System><EventData>"),
+	    CD_EOK);
+	for (int i = 0; i < 20000; i++)
+		ck_assert_int_eq(buf_printf(&b, "<Data Name='n%d'>v%d</Data>",
+		    i, i), CD_EOK);
+	ck_assert_int_eq(buf_puts(&b, "</EventData></Event>"), CD_EOK);
+	ck_assert_int_eq(event_parse((const char *)b.data, b.len, &ev),
+	    CD_EOK);
+	ck_assert_msg(!ev->malformed, "%s", ev->error);
+	ck_assert_uint_eq(strlen(ev->computer), 50000 * 11);
+	ck_assert_uint_eq(ev->ndata, 20000);
+	ck_assert_str_eq(ev->data[19999].name, "n19999");
+	ck_assert_str_eq(event_data(ev, "n12345"), "v12345");
+	event_free(ev);
+	buf_free(&b);
+
+	ev = parse_str(ok);
+	ck_assert(!ev->malformed);
+	ck_assert_str_eq(event_data(ev, "a"), "1");
+	event_free(ev);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -390,6 +775,10 @@ main(void)
 	tcase_add_test(tc, test_doctype_refused);
 	tcase_add_test(tc, test_references_and_recovery);
 	tcase_add_test(tc, test_sysmon_line);
+	tcase_add_test(tc, test_sysmon_xpath);
+	tcase_add_test(tc, test_sysmon_truncated);
+	tcase_add_test(tc, test_event_set);
+	tcase_add_test(tc, test_input_paths);
 	suite_add_tcase(s, tc);
 	return harness_run(s);
 }
