@@ -78,9 +78,9 @@ struct ecs_doc {
 	const struct event *ev;
 	bool		*used;		/* per EventData field: consumed */
 	bool		*empty;		/* per EventData field: removed as empty */
-	uint32_t	*hash;		/* per EventData field: ecs_hash() of its name */
+	uint32_t	*key;		/* per EventData field: ecs_key() of its name */
 	bool		 used_s[ECS_FIELDS_INLINE], empty_s[ECS_FIELDS_INLINE];
-	uint32_t	 hash_s[ECS_FIELDS_INLINE];
+	uint32_t	 key_s[ECS_FIELDS_INLINE];
 	struct ecs_list	 arena;		/* malloc'd strings to free */
 
 	int64_t		 timestamp;
@@ -374,14 +374,14 @@ static const struct {
 	{ 10060, "WSAETIMEDOUT" },
 };
 
-static uint32_t	ecs_hash(const char *);
+static uint32_t	ecs_key(const char *, size_t);
 static void	ecs_copy(char *, size_t, const char *, size_t);
 static int	ecs_list_add(struct ecs_list *, const char *);
 static bool	ecs_list_has(const struct ecs_list *, const char *);
 static char	*ecs_keep(struct ecs_doc *, char *);
-static const char *ecs_peek(struct ecs_doc *, const char *);
-static const char *ecs_take(struct ecs_doc *, const char *);
-static void	ecs_drop(struct ecs_doc *, const char *);
+static const char *ecs_peek_k(struct ecs_doc *, const char *, uint32_t);
+static const char *ecs_take_k(struct ecs_doc *, const char *, uint32_t);
+static void	ecs_drop_k(struct ecs_doc *, const char *, uint32_t);
 static bool	ecs_long(const char *, int64_t *);
 static bool	ecs_ip_valid(const char *);
 static int	ecs_split_args(struct ecs_doc *, const char *, struct ecs_args *);
@@ -449,20 +449,26 @@ ecs_keep(struct ecs_doc *d, char *s)
 }
 
 /*
- * FNV-1a (http://www.isthe.com/chongo/tech/comp/fnv/) of a field name.
- * The mapping looks fields up by name some 60 times per event; comparing
- * hashes first leaves one strcmp() per hit instead of one per field
- * (strcmp was a fifth of the ECS formatting cost).
+ * The mapping looks EventData fields up by name some 60 times per event:
+ * a strcmp() per field per lookup was a fifth of the ECS formatting cost.
+ * Each name gets a key (its length, first and last byte) once per event;
+ * a lookup compares keys and calls strcmp() only when they match. The
+ * key of a literal name is a constant (ECS_KEY), so the wrappers below
+ * only take literals.
  */
 static uint32_t
-ecs_hash(const char *s)
+ecs_key(const char *name, size_t len)
 {
-	uint32_t h = 2166136261u;
-
-	for (; *s != '\0'; s++)
-		h = (h ^ (uint8_t)*s) * 16777619u;
-	return h;
+	if (len == 0)
+		return 0;
+	return (uint32_t)(len & 0xffff) | (uint32_t)(uint8_t)name[0] << 16 |
+	    (uint32_t)(uint8_t)name[len - 1] << 24;
 }
+
+#define ECS_KEY(lit) ((uint32_t)(sizeof(lit) - 1) | \
+	(uint32_t)(uint8_t)(lit)[0] << 16 | (uint32_t)(uint8_t)(lit)[sizeof(lit) - 2] << 24)
+#define ecs_peek(d, lit)	ecs_peek_k((d), "" lit, ECS_KEY("" lit))
+#define ecs_take(d, lit)	ecs_take_k((d), "" lit, ECS_KEY("" lit))
 
 /* src[0..n) into dst[size] as snprintf("%.*s") does: cut to fit, NUL-terminated. */
 static void
@@ -476,12 +482,10 @@ ecs_copy(char *dst, size_t size, const char *src, size_t n)
 
 /* An EventData value that survived the pipeline's empty-value filter. */
 static const char *
-ecs_peek(struct ecs_doc *d, const char *name)
+ecs_peek_k(struct ecs_doc *d, const char *name, uint32_t k)
 {
-	uint32_t h = ecs_hash(name);
-
 	for (size_t i = 0; i < d->ev->ndata; i++)
-		if (d->hash[i] == h && !d->empty[i] && !d->used[i] &&
+		if (d->key[i] == k && !d->empty[i] && !d->used[i] &&
 		    strcmp(d->ev->data[i].name, name) == 0)
 			return d->ev->data[i].value;
 	return NULL;
@@ -489,12 +493,10 @@ ecs_peek(struct ecs_doc *d, const char *name)
 
 /* The same, and the field leaves winlog.event_data (a rename). */
 static const char *
-ecs_take(struct ecs_doc *d, const char *name)
+ecs_take_k(struct ecs_doc *d, const char *name, uint32_t k)
 {
-	uint32_t h = ecs_hash(name);
-
 	for (size_t i = 0; i < d->ev->ndata; i++) {
-		if (d->hash[i] == h && !d->empty[i] && !d->used[i] &&
+		if (d->key[i] == k && !d->empty[i] && !d->used[i] &&
 		    strcmp(d->ev->data[i].name, name) == 0) {
 			d->used[i] = true;
 			return d->ev->data[i].value;
@@ -505,12 +507,10 @@ ecs_take(struct ecs_doc *d, const char *name)
 
 /* The pipeline's final remove list. */
 static void
-ecs_drop(struct ecs_doc *d, const char *name)
+ecs_drop_k(struct ecs_doc *d, const char *name, uint32_t k)
 {
-	uint32_t h = ecs_hash(name);
-
 	for (size_t i = 0; i < d->ev->ndata; i++)
-		if (d->hash[i] == h && strcmp(d->ev->data[i].name, name) == 0)
+		if (d->key[i] == k && strcmp(d->ev->data[i].name, name) == 0)
 			d->used[i] = true;
 }
 
@@ -550,6 +550,9 @@ static int
 ecs_split_args(struct ecs_doc *d, const char *cmd, struct ecs_args *out)
 {
 	size_t len = strlen(cmd), i = 0;
+	/* One allocation for all the arguments: each takes at most the bytes
+	 * it was split from, plus its terminator. */
+	char *b = NULL;
 
 	out->set = true;
 	while (i < len) {
@@ -557,11 +560,10 @@ ecs_split_args(struct ecs_doc *d, const char *cmd, struct ecs_args *out)
 			i++;
 			continue;
 		}
-		char *b = malloc(len + 1);
+		if (b == NULL && ecs_keep(d, b = malloc(2 * len + 2)) == NULL)
+			return -ENOMEM;
 		size_t o = 0, nslash = 0;
 		bool inquote = false;
-		if (ecs_keep(d, b) == NULL)
-			return -ENOMEM;
 		for (; i < len; i++) {
 			char c = cmd[i];
 			if ((c == ' ' || c == '\t') && !inquote) {
@@ -596,6 +598,7 @@ ecs_split_args(struct ecs_doc *d, const char *cmd, struct ecs_args *out)
 		b[o] = '\0';
 		if (ecs_list_add(&out->args, b) != CD_EOK)
 			return -ENOMEM;
+		b += o + 1;
 	}
 	return CD_EOK;
 }
@@ -1050,7 +1053,7 @@ ecs_map_sysmon(struct ecs_doc *d)
 	if ((rc = ecs_registry(d)) != CD_EOK)
 		return rc;
 	for (size_t i = 0; i < sizeof(removed) / sizeof(*removed); i++)
-		ecs_drop(d, removed[i]);
+		ecs_drop_k(d, removed[i], ecs_key(removed[i], strlen(removed[i])));
 	return CD_EOK;
 }
 
@@ -1407,7 +1410,7 @@ ecs_write_winlog(struct jsonw *j, const struct ecs_doc *d, bool sysmon)
 				continue;
 			/* First of a repeated name wins: a JSON object holds one. */
 			for (size_t k = 0; k < i && !dup; k++)
-				dup = d->hash[k] == d->hash[i] && !d->used[k] &&
+				dup = d->key[k] == d->key[i] && !d->used[k] &&
 				    !d->empty[k] && strcmp(ev->data[k].name, n) == 0;
 			if (dup)
 				continue;
@@ -1537,8 +1540,8 @@ ecs_doc_free(struct ecs_doc *d)
 		free(d->used);
 	if (d->empty != d->empty_s)
 		free(d->empty);
-	if (d->hash != d->hash_s)
-		free(d->hash);
+	if (d->key != d->key_s)
+		free(d->key);
 }
 
 static bool
@@ -1580,18 +1583,20 @@ format_ecs_event(const struct spool_rec *rec, const struct event *ev,
 	if (ev->ndata <= ECS_FIELDS_INLINE) {
 		d.used = d.used_s;
 		d.empty = d.empty_s;
-		d.hash = d.hash_s;
+		d.key = d.key_s;
 	} else {
 		d.used = calloc(ev->ndata, sizeof(*d.used));
 		d.empty = calloc(ev->ndata, sizeof(*d.empty));
-		d.hash = calloc(ev->ndata, sizeof(*d.hash));
-		if (d.used == NULL || d.empty == NULL || d.hash == NULL) {
+		d.key = calloc(ev->ndata, sizeof(*d.key));
+		if (d.used == NULL || d.empty == NULL || d.key == NULL) {
 			rc = -ENOMEM;
 			goto out;
 		}
 	}
-	for (size_t i = 0; i < ev->ndata; i++)
-		d.hash[i] = ecs_hash(ev->data[i].name != NULL ? ev->data[i].name : "");
+	for (size_t i = 0; i < ev->ndata; i++) {
+		const char *n = ev->data[i].name != NULL ? ev->data[i].name : "";
+		d.key[i] = ecs_key(n, strlen(n));
+	}
 	if (sysmon && (rc = ecs_map_sysmon(&d)) != CD_EOK)
 		goto out;
 	/* The collector's own rule file names the rule when Sysmon's did not. */

@@ -462,6 +462,91 @@ START_TEST(test_cap)
 }
 END_TEST
 
+/*
+ * The formatters write straight into the caller's buffer and cut it back
+ * on failure. For real events of both Sysmon and the golden set: appended
+ * after existing text, the document is the one an empty buffer gets; under
+ * every cap around its length, it either fits whole or fails and leaves
+ * the earlier text exactly as it was.
+ */
+static void
+append_check(struct event *ev, void *arg)
+{
+	const char *prefix = "previous record\n";
+	size_t plen = strlen(prefix);
+	struct format_meta meta = { .received_ms = T_RECEIVED, .output = "o" };
+	struct spool_rec rec;
+	struct buf alone, out;
+
+	(void)arg;
+	rec_init(&rec, ev->raw, ev->raw_len);
+	for (int f = FORMAT_JSON; f <= FORMAT_ECS; f++) {
+		buf_init(&alone, 0);
+		ck_assert_int_eq(format_event((enum format_kind)f, &rec, ev, &meta, &alone),
+		    CD_EOK);
+		size_t caps[] = { 0, plen + alone.len, plen + alone.len - 1,
+		    plen + alone.len / 2, plen + 1 };
+		for (size_t c = 0; c < sizeof(caps) / sizeof(*caps); c++) {
+			buf_init(&out, caps[c]);
+			ck_assert_int_eq(buf_puts(&out, prefix), CD_EOK);
+			int rc = format_event((enum format_kind)f, &rec, ev, &meta, &out);
+			if (c < 2) {
+				ck_assert_int_eq(rc, CD_EOK);
+				ck_assert_uint_eq(out.len, plen + alone.len);
+				ck_assert_int_eq(memcmp(out.data + plen, alone.data, alone.len), 0);
+			} else {
+				ck_assert_int_eq(rc, CD_ETOOBIG);
+				ck_assert_uint_eq(out.len, plen);
+				ck_assert_str_eq((char *)out.data, prefix);
+			}
+			ck_assert_int_eq(memcmp(out.data, prefix, plen), 0);
+			buf_free(&out);
+		}
+		buf_free(&alone);
+	}
+}
+
+START_TEST(test_append_in_place)
+{
+	harness_each_event("sysmon/covenant_psremoting_grunt.xml", append_check, NULL);
+	harness_each_event("sysmon/lsass_campaign_01.xml", append_check, NULL);
+}
+END_TEST
+
+/*
+ * More EventData fields than the ECS document keeps inline (64): the
+ * per-field state is then allocated; every field, a repeated name once
+ * (the first wins), still reaches winlog.event_data.
+ */
+START_TEST(test_ecs_many_fields)
+{
+	struct buf xml;
+	char *doc;
+	struct format_meta meta = { .received_ms = T_RECEIVED };
+
+	buf_init(&xml, 0);
+	buf_puts(&xml, "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'>"
+	    "<System><Provider Name='Microsoft-Windows-Sysmon'/><EventID>1</EventID>"
+	    "<Channel>Microsoft-Windows-Sysmon/Operational</Channel>"
+	    "<Computer>ws01</Computer></System><EventData>"
+	    "<Data Name='Image'>C:\\x\\a.exe</Data>");
+	for (int i = 0; i < 80; i++)
+		buf_printf(&xml, "<Data Name='Field%d'>v%d</Data>", i % 75, i);
+	buf_puts(&xml, "</EventData></Event>");
+	doc = format_text(FORMAT_ECS, (char *)xml.data, &meta);
+	json_t *j = json_loads(doc, 0, NULL);
+	ck_assert_ptr_nonnull(j);
+	json_t *ed = json_object_get(json_object_get(j, "winlog"), "event_data");
+	ck_assert_uint_eq(json_object_size(ed), 75);
+	ck_assert_str_eq(json_string_value(json_object_get(ed, "Field3")), "v3");
+	ck_assert_str_eq(json_string_value(json_object_get(ed, "Field74")), "v74");
+	ck_assert_str_eq(jpath(j, "process.executable"), "C:\\x\\a.exe");
+	json_decref(j);
+	free(doc);
+	buf_free(&xml);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -482,6 +567,9 @@ main(void)
 	tcase_add_test(tc, test_json_duplicate_names);
 	tcase_add_test(tc, test_record);
 	tcase_add_test(tc, test_cap);
+	tcase_add_test(tc, test_append_in_place);
+	tcase_add_test(tc, test_ecs_many_fields);
+	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
 	return harness_run(s);
 }
