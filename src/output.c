@@ -40,6 +40,7 @@
 #include "rules.h"
 #include "spool.h"
 #include "store.h"
+#include "thread.h"
 
 #define OUTPUT_BATCH_DEFAULT	500
 #define OUTPUT_BATCH_MAX	100000
@@ -71,6 +72,7 @@ struct output_batch {
 	size_t		 n;
 	struct buf	 text;	/* per record: source NUL host NUL subscription
 				 * NUL [payload NUL, when not cached] */
+	struct evcache	*ec;	/* the cache the references are from */
 };
 
 struct output {
@@ -379,12 +381,10 @@ output_summary_emit(const struct dedup_summary *s, void *arg)
 
 /* Release what output_read() handed out. */
 static void
-output_batch_clear(struct output *o, struct output_batch *b)
+output_batch_clear(struct output_batch *b)
 {
-	struct evcache *ec = atomic_load(&o->all->evcache);
-
 	for (size_t i = 0; i < b->n; i++)
-		evcache_release(ec, b->recs[i].ref);
+		evcache_release(b->ec, b->recs[i].ref);
 	free(b->recs);
 	buf_free(&b->text);
 	b->recs = NULL;
@@ -410,6 +410,7 @@ output_read(struct output *o, struct output_batch *b)
 
 	b->recs = NULL;
 	b->n = 0;
+	b->ec = ec;
 	buf_init(&b->text, 0);
 	for (int i = 7; i >= 0; i--)
 		key[7 - i] = (uint8_t)(from >> (i * 8));
@@ -469,7 +470,7 @@ out:
 	b->recs = recs;
 	b->n = cnt;
 	if (rc != CD_EOK) {
-		output_batch_clear(o, b);
+		output_batch_clear(b);
 		return rc;
 	}
 	/* The text is complete: point the records into it. */
@@ -720,6 +721,7 @@ output_thread(void *arg)
 	struct output *o = arg;
 	struct outputs *all = o->all;
 
+	thread_name("cd-output");
 	o->last_activity_ms = output_now_ms();
 	while (!atomic_load(&all->stop)) {
 		struct output_batch batch;
@@ -733,7 +735,7 @@ output_thread(void *arg)
 			continue;
 		}
 		if (n == 0) {
-			output_batch_clear(o, &batch);
+			output_batch_clear(&batch);
 			/* Nobody else frees what the cache dropped while no
 			 * source sends (the HTTP threads reap it otherwise). */
 			evcache_reap(atomic_load(&all->evcache));
@@ -781,7 +783,7 @@ output_thread(void *arg)
 			buf_free(&items[i].text);
 			event_free(items[i].ev);
 		}
-		output_batch_clear(o, &batch);
+		output_batch_clear(&batch);
 		free(items);
 		free(msgs);
 		if (!ok)
