@@ -95,7 +95,8 @@ lg_body_events(struct lg_body *b, struct lg_mix *m, struct lg_mix_host *mh,
 	if ((ev = strstr(s, LG_EVENTS_OPEN)) == NULL)
 		return CD_EPARSE;
 	head = (size_t)(ev - s) + strlen(LG_EVENTS_OPEN);
-	if ((rc = utf8_to_utf16le_bom(s, head, out)) != CD_EOK ||
+	if ((rc = buf_append(out, "\xff\xfe", 2)) != CD_EOK ||
+	    (rc = lg_mix_utf16(s, head, out)) != CD_EOK ||
 	    (rc = lg_mix_events16(m, mh, b->comp.data, b->comp.len, n, out,
 	    ndns)) != CD_EOK)
 		return rc;

@@ -18,6 +18,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/rand.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +41,9 @@
 /* Events bodies kept for reuse per thread: a fresh one of a few hundred
  * KiB per batch cost a page fault per page. */
 #define LG_POOL		16
+/* Random bytes for MessageIDs, drawn from OpenSSL this many at a time:
+ * one RAND_bytes() call per ID cost more than building a 10-event batch. */
+#define LG_RND		1024
 
 enum lg_phase { PH_WAIT, PH_ENUM, PH_END, PH_HB, PH_IDLE, PH_BATCH,
     PH_RETRY, PH_DONE };
@@ -100,6 +104,8 @@ struct lg_thr {
 	struct buf pool[LG_POOL];	/**< spare Events body buffers */
 	size_t	 npool;
 	struct lg_ack ack;	/**< the collector's Ack, once seen */
+	uint8_t	 rnd[LG_RND];	/**< random bytes for MessageIDs */
+	size_t	 rnd_off;	/**< the next unused one */
 };
 
 static struct timespec lg_t0;
@@ -313,15 +319,45 @@ lg_fail(struct lg_thr *t, struct lg_host *h, const char *why)
 	h->wake = -(lg_now() + backoff);	/* negative: see lg_timers() */
 }
 
+/* A new MessageID, a random (version 4) UUID written as
+ * soap_new_message_id() writes one. */
+static int
+lg_new_id(struct lg_thr *t, char out[SOAP_MESSAGE_ID_SIZE])
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char *o = out;
+	uint8_t *u;
+
+	if (t->rnd_off + 16 > sizeof(t->rnd)) {
+		if (RAND_bytes(t->rnd, sizeof(t->rnd)) != 1)
+			return CD_ECRYPTO;
+		t->rnd_off = 0;
+	}
+	u = t->rnd + t->rnd_off;
+	t->rnd_off += 16;
+	/* RFC 4122 version 4 (random) and variant bits. */
+	u[6] = (uint8_t)((u[6] & 0x0f) | 0x40);
+	u[8] = (uint8_t)((u[8] & 0x3f) | 0x80);
+	memcpy(o, "uuid:", 5);
+	o += 5;
+	for (int i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			*o++ = '-';
+		*o++ = hex[u[i] >> 4];
+		*o++ = hex[u[i] & 15];
+	}
+	*o = '\0';
+	return CD_EOK;
+}
+
 static int
 lg_hdr(struct lg_thr *t, struct lg_host *h, struct replay_hdr *hd,
     const char *to)
 {
 	int rc;
 
-	(void)t;
 	memset(hd, 0, sizeof(*hd));
-	if ((rc = soap_new_message_id(h->mid)) != CD_EOK)
+	if ((rc = lg_new_id(t, h->mid)) != CD_EOK)
 		return rc;
 	hd->to = to;
 	hd->machine_id = h->name;
@@ -351,7 +387,7 @@ lg_start_enum(struct lg_thr *t, struct lg_host *h)
 
 	h->sub = NULL;
 	h->path = t->url.path;
-	if ((rc = soap_new_message_id(h->opid)) != CD_EOK ||
+	if ((rc = lg_new_id(t, h->opid)) != CD_EOK ||
 	    (rc = lg_hdr(t, h, &hd, t->o->url)) != CD_EOK)
 		return rc;
 	buf_reset(&t->xml);
@@ -368,7 +404,7 @@ lg_start_hb(struct lg_thr *t, struct lg_host *h)
 	struct replay_hdr hd;
 	int rc;
 
-	if ((rc = soap_new_message_id(h->opid)) != CD_EOK ||
+	if ((rc = lg_new_id(t, h->opid)) != CD_EOK ||
 	    (rc = lg_hdr(t, h, &hd, h->notify_to)) != CD_EOK)
 		return rc;
 	buf_reset(&t->xml);
@@ -390,7 +426,7 @@ lg_start_batch(struct lg_thr *t, struct lg_host *h)
 
 	if (h->sub->max_elements != 0 && h->sub->max_elements < n)
 		n = h->sub->max_elements;
-	if ((rc = soap_new_message_id(h->opid)) != CD_EOK ||
+	if ((rc = lg_new_id(t, h->opid)) != CD_EOK ||
 	    (rc = lg_hdr(t, h, &hd, h->notify_to)) != CD_EOK)
 		return rc;
 	/* One allocation of about the right size instead of a doubling
@@ -867,7 +903,7 @@ lg_conn_run(const struct lg_opts *o, struct lg_mix *m, unsigned first,
     unsigned n, double rate, struct lg_result *res)
 {
 	struct lg_thr t = { .o = o, .m = m, .res = res, .n = n, .ep = -1,
-	    .rate = rate, .t_count = 1e300 };
+	    .rate = rate, .t_count = 1e300, .rnd_off = LG_RND };
 	struct epoll_event evs[256];
 	double t_hold = 0, t_drain = 0, t_scan = 0;
 	int rc;
