@@ -181,6 +181,34 @@ hosts_create(struct store_txn *txn, const char *norm, struct hosts_info *out)
 	return hosts_put_rec(txn, out);
 }
 
+/* Read (or create) a host's record as hosts_update() begins. */
+static int
+hosts_load(struct store_txn *txn, const char *norm, struct hosts_info *hi)
+{
+	int rc = hosts_get_rec(txn, norm, hi);
+
+	if (rc == CD_ENOTFOUND)
+		rc = hosts_create(txn, norm, hi);
+	return rc;
+}
+
+static void
+hosts_apply(struct hosts_info *hi, int64_t now_ms, const struct hosts_delta *d)
+{
+	/* first_seen 0 means "created by the index, nothing received yet". */
+	if (hi->first_seen == 0 || now_ms < hi->first_seen)
+		hi->first_seen = now_ms;
+	if (now_ms > hi->last_seen)
+		hi->last_seen = now_ms;
+	if (d != NULL) {
+		if (d->heartbeat && now_ms > hi->last_heartbeat)
+			hi->last_heartbeat = now_ms;
+		hi->events += d->events;
+		hi->dns_queries += d->dns_queries;
+		hi->domains += d->domains;
+	}
+}
+
 int
 hosts_update(struct store_txn *txn, const char *host, int64_t now_ms,
     const struct hosts_delta *d)
@@ -191,24 +219,58 @@ hosts_update(struct store_txn *txn, const char *host, int64_t now_ms,
 
 	if ((rc = hosts_norm(host, norm)) != CD_EOK)
 		return rc;
-	rc = hosts_get_rec(txn, norm, &hi);
-	if (rc == CD_ENOTFOUND)
-		rc = hosts_create(txn, norm, &hi);
-	if (rc != CD_EOK)
+	if ((rc = hosts_load(txn, norm, &hi)) != CD_EOK)
 		return rc;
-	/* first_seen 0 means "created by the index, nothing received yet". */
-	if (hi.first_seen == 0 || now_ms < hi.first_seen)
-		hi.first_seen = now_ms;
-	if (now_ms > hi.last_seen)
-		hi.last_seen = now_ms;
-	if (d != NULL) {
-		if (d->heartbeat && now_ms > hi.last_heartbeat)
-			hi.last_heartbeat = now_ms;
-		hi.events += d->events;
-		hi.dns_queries += d->dns_queries;
-		hi.domains += d->domains;
-	}
+	hosts_apply(&hi, now_ms, d);
 	return hosts_put_rec(txn, &hi);
+}
+
+void
+hosts_batch_init(struct hosts_batch *hb)
+{
+	hb->n = 0;
+}
+
+int
+hosts_batch_update(struct store_txn *txn, struct hosts_batch *hb,
+    const char *host, int64_t now_ms, const struct hosts_delta *d)
+{
+	char norm[HOSTS_NAME_MAX];
+	struct hosts_info *hi = NULL;
+	int rc;
+
+	if ((rc = hosts_norm(host, norm)) != CD_EOK)
+		return rc;
+	/* A batch is mostly one host: the last one used is first. */
+	for (size_t i = hb->n; i-- > 0;)
+		if (strcmp(hb->ent[i].host, norm) == 0) {
+			hi = &hb->ent[i];
+			break;
+		}
+	if (hi == NULL) {
+		/* Writing back early changes nothing: the store is then read
+		 * again at the host's next update. */
+		if (hb->n == HOSTS_BATCH_MAX &&
+		    (rc = hosts_batch_flush(txn, hb)) != CD_EOK)
+			return rc;
+		hi = &hb->ent[hb->n];
+		if ((rc = hosts_load(txn, norm, hi)) != CD_EOK)
+			return rc;
+		hb->n++;
+	}
+	hosts_apply(hi, now_ms, d);
+	return CD_EOK;
+}
+
+int
+hosts_batch_flush(struct store_txn *txn, struct hosts_batch *hb)
+{
+	int rc = CD_EOK;
+
+	for (size_t i = 0; i < hb->n && rc == CD_EOK; i++)
+		rc = hosts_put_rec(txn, &hb->ent[i]);
+	hb->n = 0;
+	return rc;
 }
 
 int

@@ -63,6 +63,31 @@ struct hosts_list {
 int hosts_update(struct store_txn *txn, const char *host, int64_t now_ms,
     const struct hosts_delta *d);
 
+/** Hosts kept in memory by a struct hosts_batch before it writes back. */
+#define HOSTS_BATCH_MAX	8
+
+/**
+ * hosts_update() for many events of one write job: a host's record is read
+ * (or created, handing out its id) at its first update, as hosts_update()
+ * would, then changed in memory, and written once by hosts_batch_flush()
+ * (or when more than HOSTS_BATCH_MAX hosts are held). The records left in
+ * the store are those the same hosts_update() calls leave. Between updates
+ * and the flush the store's host records ('h') may be stale: only their ids
+ * (which never change) may be read meanwhile, as the DNS index does.
+ */
+struct hosts_batch {
+	struct hosts_info ent[HOSTS_BATCH_MAX];
+	size_t		 n;
+};
+
+/** An empty batch (no store access). */
+void hosts_batch_init(struct hosts_batch *hb);
+/** As hosts_update(), write-back through hb. Same return values. */
+int hosts_batch_update(struct store_txn *txn, struct hosts_batch *hb,
+    const char *host, int64_t now_ms, const struct hosts_delta *d);
+/** Write every held record and empty hb. Call before the job's apply() returns. */
+int hosts_batch_flush(struct store_txn *txn, struct hosts_batch *hb);
+
 /** One host. CD_EOK and *out, CD_ENOTFOUND, CD_ECORRUPT, CD_ESTORE. */
 int hosts_get(struct store_txn *txn, const char *host, struct hosts_info *out);
 

@@ -285,8 +285,9 @@ ingest_record_claim(struct store_txn *txn, const struct ingest_item *it,
 }
 
 static int
-ingest_alert(struct store_txn *txn, struct ingest_batch *b,
-    const struct ingest_item *it, const char *kind, const char *name)
+ingest_alert(struct store_txn *txn, struct spool_writer *sw,
+    struct ingest_batch *b, const struct ingest_item *it, const char *kind,
+    const char *name)
 {
 	struct buf out;
 	struct jsonw json;
@@ -315,7 +316,7 @@ ingest_alert(struct store_txn *txn, struct ingest_batch *b,
 		rec.subscription = b->subscription;
 		rec.data = (const char *)out.data;
 		rec.data_len = out.len;
-		rc = spool_append(txn, &rec);
+		rc = spool_writer_append(txn, sw, &rec);
 	}
 	buf_free(&out);
 	if (rc == CD_EOK)
@@ -330,8 +331,8 @@ ingest_alert(struct store_txn *txn, struct ingest_batch *b,
  * later one, yields an alert carrying its command line and parent.
  */
 static int
-ingest_lolbas(struct store_txn *txn, struct ingest_batch *b,
-    const struct ingest_item *it, bool new_domain)
+ingest_lolbas(struct store_txn *txn, struct spool_writer *sw,
+    struct ingest_batch *b, const struct ingest_item *it, bool new_domain)
 {
 	const struct event *ev = it->ev;
 	struct buf alert;
@@ -339,10 +340,8 @@ ingest_lolbas(struct store_txn *txn, struct ingest_batch *b,
 
 	if (ev->provider == NULL || strcmp(ev->provider, "Microsoft-Windows-Sysmon") != 0)
 		return CD_EOK;
-	if (ev->event_id == 1) {
-		lolbas_observe(b->lolbas, ev);
-		return lolbas_proc_put(txn, ev);
-	}
+	if (ev->event_id == 1)
+		return lolbas_observe_put(b->lolbas, txn, ev);
 	if (ev->event_id != 22 && ev->event_id != 3)
 		return CD_EOK;
 	buf_init(&alert, 0);
@@ -356,7 +355,7 @@ ingest_lolbas(struct store_txn *txn, struct ingest_batch *b,
 			.data = (const char *)alert.data,
 			.data_len = alert.len,
 		};
-		rc = spool_append(txn, &rec);
+		rc = spool_writer_append(txn, sw, &rec);
 		if (rc == CD_EOK)
 			b->res_alerts++;
 	}
@@ -365,19 +364,17 @@ ingest_lolbas(struct store_txn *txn, struct ingest_batch *b,
 }
 
 static int
-ingest_event(struct store_txn *txn, struct ingest_batch *b,
-    struct ingest_item *it)
+ingest_event(struct store_txn *txn, struct spool_writer *sw,
+    struct hosts_batch *hb, struct ingest_batch *b, struct ingest_item *it)
 {
 	struct spool_rec rec = { 0 };
 	struct hosts_delta hd = { 0 };
-	uint64_t seq;
+	uint64_t seq = sw->next;
 	int rc;
 
 	bool new_domain = false;
 
 	it->seq = 0;	/* apply() may run again after an aborted group */
-	if ((rc = spool_next_seq(txn, &seq)) != CD_EOK)
-		return rc;
 	if (!it->ev->malformed && it->ev->has_record_id && it->host[0] != '\0') {
 		rc = ingest_record_claim(txn, it, seq);
 		if (rc < 0)
@@ -398,7 +395,7 @@ ingest_event(struct store_txn *txn, struct ingest_batch *b,
 	rec.subscription = b->subscription;
 	rec.data = it->ev->raw;
 	rec.data_len = it->ev->raw_len;
-	if ((rc = spool_append(txn, &rec)) != CD_EOK)
+	if ((rc = spool_writer_append(txn, sw, &rec)) != CD_EOK)
 		return rc;
 	it->seq = rec.seq;
 	b->res_new++;
@@ -411,22 +408,22 @@ ingest_event(struct store_txn *txn, struct ingest_batch *b,
 		hd.dns_queries = 1;
 		hd.domains = eff.new_on_host ? 1 : 0;
 		if (eff.new_domain)
-			rc = ingest_alert(txn, b, it, "fleet", it->dns.name);
+			rc = ingest_alert(txn, sw, b, it, "fleet", it->dns.name);
 		if (rc == CD_EOK && eff.new_on_host && !eff.new_domain)
-			rc = ingest_alert(txn, b, it, "host", it->dns.name);
+			rc = ingest_alert(txn, sw, b, it, "host", it->dns.name);
 		if (rc == CD_EOK && eff.new_regdom && b->alert_regdom)
-			rc = ingest_alert(txn, b, it, "registered_domain", it->dns.regdom);
+			rc = ingest_alert(txn, sw, b, it, "registered_domain", it->dns.regdom);
 		if (rc != CD_EOK)
 			return rc;
 		new_domain = eff.new_domain;
 	}
 	if (b->lolbas != NULL && !it->foreign && !it->ev->malformed &&
-	    (rc = ingest_lolbas(txn, b, it, new_domain)) != CD_EOK)
+	    (rc = ingest_lolbas(txn, sw, b, it, new_domain)) != CD_EOK)
 		return rc;
 	/* Foreign events are kept and forwarded but not counted for the host
 	 * they name: that host did not send them. */
 	if (!it->foreign && it->host[0] != '\0')
-		rc = hosts_update(txn, it->host, b->now_ms, &hd);
+		rc = hosts_batch_update(txn, hb, it->host, b->now_ms, &hd);
 	return rc;
 }
 
@@ -434,15 +431,26 @@ static int
 ingest_apply(struct store_txn *txn, void *arg)
 {
 	struct ingest_batch *b = arg;
-	int rc = CD_EOK;
+	struct spool_writer sw;
+	struct hosts_batch hb;
+	int rc;
 
+	/* The spool's next seq and the hosts' records stay in memory for the
+	 * batch and are written back once, before the next job of the group
+	 * commit reads them: the same bytes as record by record. */
 	b->res_new = b->res_dup = b->res_dns = b->res_alerts = 0;
+	hosts_batch_init(&hb);
+	rc = spool_writer_begin(txn, &sw);
 	for (size_t i = 0; i < b->n && rc == CD_EOK; i++)
-		rc = ingest_event(txn, b, &b->items[i]);
+		rc = ingest_event(txn, &sw, &hb, b, &b->items[i]);
 	if (rc == CD_EOK && b->kind == INGEST_HEARTBEAT && b->source_host != NULL) {
 		struct hosts_delta hd = { .heartbeat = true };
-		rc = hosts_update(txn, b->source_host, b->now_ms, &hd);
+		rc = hosts_batch_update(txn, &hb, b->source_host, b->now_ms, &hd);
 	}
+	if (rc == CD_EOK)
+		rc = hosts_batch_flush(txn, &hb);
+	if (rc == CD_EOK)
+		rc = spool_writer_end(txn, &sw);
 	if (rc == CD_EOK && b->bookmark != NULL) {
 		uint8_t key[INGEST_KEY_MAX];
 		size_t klen, bl = strlen(b->bookmark);

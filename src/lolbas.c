@@ -50,7 +50,6 @@ static char *lolbas_key(const char *, const char *);
 static uint64_t lolbas_hash(const char *);
 static const char *lolbas_sysmon_data(const struct event *, const char *);
 static bool lolbas_is_sysmon(const struct event *);
-static struct lolbas_proc *lolbas_proc_from_event(const struct event *);
 static struct lolbas_proc *lolbas_proc_dup(const struct lolbas_proc *);
 static void lolbas_unlink(struct lolbas *, struct lolbas_entry *);
 static void lolbas_push_front(struct lolbas *, struct lolbas_entry *);
@@ -60,7 +59,7 @@ static void lolbas_insert(struct lolbas *, char *, struct lolbas_proc *);
 static const char *lolbas_basename(const char *);
 static char *lolbas_lower_dup(const char *);
 static char *lolbas_strdup0(const char *);
-static int lolbas_proc_encode(const struct lolbas_proc *, struct buf *);
+static int lolbas_proc_key_of(struct store_key *, const char *);
 static int lolbas_proc_key(struct store_key *, const char *, const char *);
 static int lolbas_alert(const struct event *, const char *, bool,
     const struct lolbas_proc *, struct buf *);
@@ -338,21 +337,6 @@ lolbas_proc_dup(const struct lolbas_proc *src)
 	return p;
 }
 
-static struct lolbas_proc *
-lolbas_proc_from_event(const struct event *ev)
-{
-	struct lolbas_proc view = {
-		.image = (char *)lolbas_sysmon_data(ev, "Image"),
-		.command_line = (char *)lolbas_sysmon_data(ev, "CommandLine"),
-		.parent_image = (char *)lolbas_sysmon_data(ev, "ParentImage"),
-		.parent_command_line =
-		    (char *)lolbas_sysmon_data(ev, "ParentCommandLine"),
-		.utc_time = (char *)lolbas_sysmon_data(ev, "UtcTime"),
-	};
-
-	return lolbas_proc_dup(&view);
-}
-
 static void
 lolbas_unlink(struct lolbas *lb, struct lolbas_entry *e)
 {
@@ -445,22 +429,7 @@ lolbas_insert(struct lolbas *lb, char *key, struct lolbas_proc *proc)
 void
 lolbas_observe(struct lolbas *lb, const struct event *ev)
 {
-	const char *guid;
-	struct lolbas_proc *p;
-	char *key;
-
-	if (!lolbas_is_sysmon(ev) || ev->event_id != 1 || ev->computer == NULL ||
-	    (guid = lolbas_sysmon_data(ev, "ProcessGuid")) == NULL)
-		return;
-	if ((p = lolbas_proc_from_event(ev)) == NULL)
-		return;
-	if ((key = lolbas_key(ev->computer, guid)) == NULL) {
-		lolbas_proc_free(p);
-		return;
-	}
-	pthread_mutex_lock(&lb->mu);
-	lolbas_insert(lb, key, p);
-	pthread_mutex_unlock(&lb->mu);
+	(void)lolbas_observe_put(lb, NULL, ev);
 }
 
 /* Write one alert object; proc may be NULL (creation unknown). */
@@ -595,69 +564,155 @@ lolbas_check(struct lolbas *lb, const struct event *ev,
 	return rc;
 }
 
-/* A "procs" value: version byte, then five (u32 length, bytes) strings;
- * length 0xffffffff stands for an absent field. */
+/* The procs key of a cache key "host\nguid". */
 static int
-lolbas_proc_encode(const struct lolbas_proc *p, struct buf *b)
+lolbas_proc_key_of(struct store_key *k, const char *key)
 {
-	const char *f[5] = { p->image, p->command_line, p->parent_image,
-	    p->parent_command_line, p->utc_time };
-	uint8_t v = LOLBAS_PROC_VERSION;
-	int rc = buf_append(b, &v, 1);
+	const char *nl = strchr(key, '\n');
 
-	for (size_t i = 0; i < 5 && rc == CD_EOK; i++) {
-		uint32_t n = f[i] != NULL ? (uint32_t)strlen(f[i]) : UINT32_MAX;
-		uint8_t be[4] = { (uint8_t)(n >> 24), (uint8_t)(n >> 16),
-		    (uint8_t)(n >> 8), (uint8_t)n };
-
-		rc = buf_append(b, be, 4);
-		if (rc == CD_EOK && f[i] != NULL)
-			rc = buf_append(b, f[i], n);
-	}
-	return rc;
+	store_key_init(k);
+	store_key_put_strn(k, key, (size_t)(nl - key));
+	store_key_put_str(k, nl + 1);
+	return store_key_err(k);
 }
 
 static int
 lolbas_proc_key(struct store_key *k, const char *host, const char *guid)
 {
 	char *key = lolbas_key(host, guid);
-	char *nl;
+	int rc;
 
 	if (key == NULL)
 		return -ENOMEM;
-	nl = strchr(key, '\n');
-	store_key_init(k);
-	store_key_put_strn(k, key, (size_t)(nl - key));
-	store_key_put_str(k, nl + 1);
+	rc = lolbas_proc_key_of(k, key);
 	free(key);
-	return store_key_err(k);
+	return rc;
 }
 
 int
 lolbas_proc_put(struct store_txn *txn, const struct event *ev)
 {
-	struct lolbas_proc *p = NULL;
-	struct store_key k;
-	struct buf b;
-	const char *guid;
+	return lolbas_observe_put(NULL, txn, ev);
+}
+
+/* The fields of a process record, in one pass over the event's data. */
+enum {
+	LOLBAS_F_GUID,
+	LOLBAS_F_IMAGE,		/* then the procs value's five, in order */
+	LOLBAS_F_CMD,
+	LOLBAS_F_PIMAGE,
+	LOLBAS_F_PCMD,
+	LOLBAS_F_UTC,
+	LOLBAS_F_N
+};
+
+static const char *const lolbas_proc_names[LOLBAS_F_N] = {
+	"ProcessGuid", "Image", "CommandLine", "ParentImage",
+	"ParentCommandLine", "UtcTime",
+};
+
+/* As lolbas_sysmon_data() for each name: the first field of that name. */
+static void
+lolbas_proc_fields(const struct event *ev, const char *f[LOLBAS_F_N])
+{
+	unsigned found = 0;
+
+	for (size_t j = 0; j < LOLBAS_F_N; j++)
+		f[j] = NULL;
+	for (size_t i = 0; i < ev->ndata && found != (1u << LOLBAS_F_N) - 1; i++) {
+		const char *name = ev->data[i].name;
+
+		if (name == NULL)
+			continue;
+		for (size_t j = 0; j < LOLBAS_F_N; j++) {
+			if ((found & (1u << j)) != 0 ||
+			    name[0] != lolbas_proc_names[j][0] ||
+			    strcmp(name, lolbas_proc_names[j]) != 0)
+				continue;
+			f[j] = ev->data[i].value;
+			found |= 1u << j;
+			break;
+		}
+	}
+}
+
+/* A "procs" value, written in place in the map: version byte, then five
+ * (u32 length, bytes) strings; length 0xffffffff stands for an absent field. */
+static int
+lolbas_proc_store(struct store_txn *txn, const struct store_key *k,
+    const char *const f[LOLBAS_F_N])
+{
+	size_t len = 1, n[LOLBAS_F_N];
+	uint8_t *p;
+	void *val;
 	int rc;
 
-	buf_init(&b, 0);
-	if (!lolbas_is_sysmon(ev) || ev->event_id != 1 || ev->computer == NULL ||
-	    (guid = lolbas_sysmon_data(ev, "ProcessGuid")) == NULL)
-		return CD_EOK;
-	if ((rc = lolbas_proc_key(&k, ev->computer, guid)) != CD_EOK)
-		goto out;
-	if ((p = lolbas_proc_from_event(ev)) == NULL) {
-		rc = -ENOMEM;
-		goto out;
+	for (size_t i = LOLBAS_F_IMAGE; i < LOLBAS_F_N; i++) {
+		n[i] = f[i] != NULL ? strlen(f[i]) : 0;
+		len += 4 + n[i];
 	}
-	if ((rc = lolbas_proc_encode(p, &b)) != CD_EOK)
-		goto out;
-	rc = store_put(txn, STORE_DBI_PROCS, k.buf, k.len, b.data, b.len);
-out:
-	lolbas_proc_free(p);
-	buf_free(&b);
+	if ((rc = store_put_reserve(txn, STORE_DBI_PROCS, k->buf, k->len, len,
+	    &val)) != CD_EOK)
+		return rc;
+	p = val;
+	*p++ = LOLBAS_PROC_VERSION;
+	for (size_t i = LOLBAS_F_IMAGE; i < LOLBAS_F_N; i++) {
+		uint32_t l = f[i] != NULL ? (uint32_t)n[i] : UINT32_MAX;
+
+		*p++ = (uint8_t)(l >> 24);
+		*p++ = (uint8_t)(l >> 16);
+		*p++ = (uint8_t)(l >> 8);
+		*p++ = (uint8_t)l;
+		if (f[i] != NULL) {
+			memcpy(p, f[i], n[i]);
+			p += n[i];
+		}
+	}
+	return CD_EOK;
+}
+
+int
+lolbas_observe_put(struct lolbas *lb, struct store_txn *txn,
+    const struct event *ev)
+{
+	const char *f[LOLBAS_F_N];
+	struct lolbas_proc *p = NULL;
+	struct store_key k;
+	char *key = NULL;
+	int rc = CD_EOK;
+
+	if (!lolbas_is_sysmon(ev) || ev->event_id != 1 || ev->computer == NULL)
+		return CD_EOK;
+	lolbas_proc_fields(ev, f);
+	if (f[LOLBAS_F_GUID] == NULL)
+		return CD_EOK;
+	key = lolbas_key(ev->computer, f[LOLBAS_F_GUID]);
+	if (lb != NULL && key != NULL) {
+		struct lolbas_proc view = {
+			.image = (char *)f[LOLBAS_F_IMAGE],
+			.command_line = (char *)f[LOLBAS_F_CMD],
+			.parent_image = (char *)f[LOLBAS_F_PIMAGE],
+			.parent_command_line = (char *)f[LOLBAS_F_PCMD],
+			.utc_time = (char *)f[LOLBAS_F_UTC],
+		};
+
+		/* Memory short: not remembered (the store still is). */
+		p = lolbas_proc_dup(&view);
+	}
+	if (txn != NULL) {
+		if (key == NULL)
+			rc = -ENOMEM;
+		else if ((rc = lolbas_proc_key_of(&k, key)) == CD_EOK)
+			rc = lolbas_proc_store(txn, &k, f);
+	}
+	if (p != NULL) {
+		/* The cache takes key and p. */
+		pthread_mutex_lock(&lb->mu);
+		lolbas_insert(lb, key, p);
+		pthread_mutex_unlock(&lb->mu);
+		key = NULL;
+	}
+	free(key);
 	return rc;
 }
 

@@ -104,6 +104,15 @@ size_t lolbas_cache_count(struct lolbas *lb);
 int lolbas_proc_put(struct store_txn *txn, const struct event *ev);
 
 /**
+ * lolbas_observe(lb, ev) and then lolbas_proc_put(txn, ev), with one pass
+ * over the event's fields and the procs value written in place in the map.
+ * lb or txn may be NULL to skip that half. Returns lolbas_proc_put()'s
+ * result (CD_EOK when txn is NULL).
+ */
+int lolbas_observe_put(struct lolbas *lb, struct store_txn *txn,
+    const struct event *ev);
+
+/**
  * Look a process record up in STORE_DBI_PROCS (any transaction). Returns
  * CD_EOK and a new record in *out (free with lolbas_proc_free()),
  * CD_ENOTFOUND, CD_ECORRUPT (unknown format), or the store's error.

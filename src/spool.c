@@ -51,20 +51,27 @@ spool_next_seq(struct store_txn *txn, uint64_t *out)
 }
 
 int
-spool_append(struct store_txn *txn, struct spool_rec *rec)
+spool_writer_begin(struct store_txn *txn, struct spool_writer *w)
+{
+	int rc = spool_next_seq(txn, &w->next);
+
+	w->start = w->next;
+	return rc;
+}
+
+int
+spool_writer_append(struct store_txn *txn, struct spool_writer *w,
+    struct spool_rec *rec)
 {
 	const char *src = rec->source ? rec->source : "";
 	const char *host = rec->host ? rec->host : "";
 	const char *sub = rec->subscription ? rec->subscription : "";
 	size_t ls = strlen(src) + 1, lh = strlen(host) + 1, lsub = strlen(sub) + 1;
 	size_t len = 11 + ls + lh + lsub + rec->data_len;
-	uint8_t key[8], next[8];
-	uint64_t seq;
+	uint8_t key[8];
+	uint64_t seq = w->next;
 	int rc;
 
-	rc = spool_next_seq(txn, &seq);
-	if (rc != CD_EOK)
-		return rc;
 	/* Written in place in the map: the writer's malloc of every record
 	 * (and the malloc_consolidate it set off) was in the profile. The
 	 * sequence only grows, so pages are filled in append mode. */
@@ -85,11 +92,34 @@ spool_append(struct store_txn *txn, struct spool_rec *rec)
 	memcpy(p, sub, lsub); p += lsub;
 	if (rec->data_len > 0)
 		memcpy(p, rec->data, rec->data_len);
-	spool_be64(next, seq + 1);
-	rc = store_put(txn, STORE_DBI_META, SPOOL_META_NEXT,
+	w->next = seq + 1;
+	rec->seq = seq;
+	return CD_EOK;
+}
+
+int
+spool_writer_end(struct store_txn *txn, struct spool_writer *w)
+{
+	uint8_t next[8];
+
+	/* Nothing appended: the counter is left as it was (absent on an
+	 * empty store), as appending record by record left it. */
+	if (w->next == w->start)
+		return CD_EOK;
+	spool_be64(next, w->next);
+	return store_put(txn, STORE_DBI_META, SPOOL_META_NEXT,
 	    sizeof(SPOOL_META_NEXT) - 1, next, sizeof(next));
-	if (rc == CD_EOK)
-		rec->seq = seq;
+}
+
+int
+spool_append(struct store_txn *txn, struct spool_rec *rec)
+{
+	struct spool_writer w;
+	int rc;
+
+	if ((rc = spool_writer_begin(txn, &w)) == CD_EOK &&
+	    (rc = spool_writer_append(txn, &w, rec)) == CD_EOK)
+		rc = spool_writer_end(txn, &w);
 	return rc;
 }
 

@@ -45,6 +45,27 @@ struct spool_rec {
 
 /** Append a record in a write transaction; sets rec->seq. */
 int spool_append(struct store_txn *txn, struct spool_rec *rec);
+/**
+ * The next sequence number kept by one writer job instead of in the meta
+ * database: spool_writer_begin() reads it once, spool_writer_append()
+ * appends as spool_append() does, and spool_writer_end() writes it back
+ * once, in the same transaction, before the job's apply() returns (other
+ * jobs of the group commit, and readers after the commit, read it from the
+ * store). Nothing else may append between begin and end.
+ */
+struct spool_writer {
+	uint64_t	 next;	/**< seq of the next append */
+	uint64_t	 start;	/**< next at begin: unchanged means nothing to write */
+};
+
+/** Read the next sequence number into w. CD_EOK, CD_ECORRUPT, CD_ESTORE. */
+int spool_writer_begin(struct store_txn *txn, struct spool_writer *w);
+/** Append a record through w; sets rec->seq. */
+int spool_writer_append(struct store_txn *txn, struct spool_writer *w,
+    struct spool_rec *rec);
+/** Write w's next sequence number back (only when something was appended). */
+int spool_writer_end(struct store_txn *txn, struct spool_writer *w);
+
 /** Decode a spool entry read with a store iterator (pointers borrow from it). */
 int spool_decode(const struct store_val *key, const struct store_val *val,
     struct spool_rec *out);
