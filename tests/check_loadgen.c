@@ -234,6 +234,7 @@ START_TEST(test_body_mutated)
 	}
 	free_mixes();
 	harness_rmdir_rf(dir);
+	free(dir);
 }
 END_TEST
 
