@@ -278,8 +278,9 @@ utf16_ascii8(uint64_t w0, uint64_t w1)
  * (a lone surrogate threw its whole result away for a second, careful
  * conversion), the XML check needed a second pass over the output, and
  * its generic per-character gconv loop cost more than this whole function
- * does (see the commit message for the figures). UTF-16BE, which Windows
- * does not send, stays on the careful path.
+ * does: 4.2 ns against 0.35 ns per code unit on a real batch (15% of the
+ * parse-only profile against 2%). UTF-16BE, which Windows does not send,
+ * stays on the careful path.
  */
 static int
 utf16_le_fast(const uint8_t *in, size_t len, size_t max_out,
