@@ -135,6 +135,111 @@ START_TEST(test_images)
 }
 END_TEST
 
+/* hosts_batch_update() + flush against hosts_update() one by one, with the
+ * DNS index's hosts_id(create) calls in between (they hand out ids), over
+ * more hosts than a batch holds: the hosts database must end identical. */
+struct diff_ops {
+	bool	 batch;
+	unsigned seed;
+};
+
+static int
+apply_ops(struct store_txn *txn, void *arg)
+{
+	struct diff_ops *o = arg;
+	struct hosts_batch hb;
+	unsigned seed = o->seed;
+	int rc = CD_EOK;
+
+	hosts_batch_init(&hb);
+	for (int i = 0; i < 400 && rc == CD_EOK; i++) {
+		char host[32];
+		uint32_t id;
+		unsigned r = (unsigned)rand_r(&seed);
+		struct hosts_delta d = { r % 3, r % 2, (r >> 3) % 2, (r >> 5) % 7 == 0 };
+		int64_t now = 1000 + (int64_t)(r >> 8) % 50;
+
+		snprintf(host, sizeof(host), "%sHost%u.example",
+		    (r >> 12) % 2 ? "" : "w", (r >> 13) % 13);
+		if ((r >> 17) % 4 == 0)
+			rc = hosts_id(txn, host, true, &id);
+		else if (o->batch)
+			rc = hosts_batch_update(txn, &hb, host, now, &d);
+		else
+			rc = hosts_update(txn, host, now, &d);
+	}
+	if (rc == CD_EOK && o->batch)
+		rc = hosts_batch_flush(txn, &hb);
+	/* Errors as hosts_update(): a name too long. */
+	if (rc == CD_EOK) {
+		char longname[HOSTS_NAME_MAX + 8];
+		memset(longname, 'a', sizeof(longname) - 1);
+		longname[sizeof(longname) - 1] = '\0';
+		ck_assert_int_eq(hosts_batch_update(txn, &hb, longname, 1, NULL), -EINVAL);
+	}
+	return rc;
+}
+
+static char *
+dump_hosts(struct store *st, size_t *len)
+{
+	struct store_txn *txn;
+	struct store_iter *it;
+	char *out = NULL;
+	size_t n = 0;
+	int rc;
+
+	ck_assert_int_eq(store_read_begin(st, &txn), CD_EOK);
+	ck_assert_int_eq(store_iter_open(txn, STORE_DBI_HOSTS, &it), CD_EOK);
+	for (rc = store_iter_seek(it, NULL, 0); rc == CD_EOK; rc = store_iter_next(it)) {
+		struct store_val k, v;
+
+		store_iter_get(it, &k, &v);
+		out = realloc(out, n + k.len + v.len + 16);
+		ck_assert(out != NULL);
+		memcpy(out + n, &k.len, sizeof(k.len));
+		n += sizeof(k.len);
+		memcpy(out + n, k.data, k.len);
+		n += k.len;
+		memcpy(out + n, &v.len, sizeof(v.len));
+		n += sizeof(v.len);
+		memcpy(out + n, v.data, v.len);
+		n += v.len;
+	}
+	store_iter_close(it);
+	store_read_end(txn);
+	*len = n;
+	return out;
+}
+
+START_TEST(test_batch_differential)
+{
+	for (unsigned seed = 1; seed <= 20; seed++) {
+		char *da, *db, *pa, *pb;
+		size_t la, lb;
+		struct store *a = harness_store_open(&da), *b = harness_store_open(&db);
+		struct diff_ops oa = { false, seed }, ob = { true, seed };
+
+		/* Two jobs each, so the second starts from stored records. */
+		for (int j = 0; j < 2; j++) {
+			ck_assert_int_eq(store_run(a, apply_ops, &oa), CD_EOK);
+			ck_assert_int_eq(store_run(b, apply_ops, &ob), CD_EOK);
+			oa.seed += 1000;
+			ob.seed += 1000;
+		}
+		pa = dump_hosts(a, &la);
+		pb = dump_hosts(b, &lb);
+		ck_assert_uint_gt(la, 0);
+		ck_assert_uint_eq(la, lb);
+		ck_assert(memcmp(pa, pb, la) == 0);
+		free(pa);
+		free(pb);
+		harness_store_close(a, da);
+		harness_store_close(b, db);
+	}
+}
+END_TEST
+
 int
 main(void)
 {
@@ -146,6 +251,7 @@ main(void)
 	tcase_add_test(tc, test_update_get);
 	tcase_add_test(tc, test_list_paging);
 	tcase_add_test(tc, test_images);
+	tcase_add_test(tc, test_batch_differential);
 	suite_add_tcase(s, tc);
 	return harness_run(s);
 }
