@@ -609,7 +609,7 @@ soap_cdata_end(const char *text, size_t n, struct soap_cdata *sec)
  * message, whose bulk is the events' CDATA, that was about a quarter of
  * the whole parse. The events are parsed again by event_parse(), so here
  * libxml2 gets a copy of the envelope in which every CDATA section is
- * emptied (only its '\\n' bytes stay, so line numbers do not move), and
+ * emptied (only its '\n' bytes stay, so line numbers do not move), and
  * soap_cdata_block() hands the tree builder the original text instead.
  *
  * The scanner follows where XML lets "<![CDATA[" start: in content, not

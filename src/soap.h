@@ -122,6 +122,9 @@ void soap_cleanup(void);
  * CD_EPARSE for a malformed envelope or a missing a:Action or a:MessageID;
  * CD_ETOOBIG when a limit of lim (NULL: defaults) is exceeded; -ENOMEM.
  * On failure *out is NULL and soap_last_error() says why. Thread-safe.
+ * libxml2 does not read the text of CDATA sections (the events): it parses
+ * a copy with the sections emptied and gets their text from utf8 (soap.c);
+ * results are those of soap_parse_careful() for every input.
  */
 int soap_parse(const char *utf8, size_t len, const struct soap_limits *lim,
     struct soap_msg **out);
