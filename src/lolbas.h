@@ -69,8 +69,9 @@ bool lolbas_is_listed(const struct lolbas *lb, const char *image);
 
 /**
  * Remember a Sysmon process creation (Event ID 1) by (Computer,
- * ProcessGuid); any other event is ignored. Never fails: when memory is
- * short the record is simply not remembered.
+ * ProcessGuid) when its Image is on the list (only those are ever joined);
+ * any other event is ignored. Never fails: when memory is short the record
+ * is simply not remembered.
  */
 void lolbas_observe(struct lolbas *lb, const struct event *ev);
 
@@ -106,7 +107,9 @@ int lolbas_proc_put(struct store_txn *txn, const struct event *ev);
 /**
  * lolbas_observe(lb, ev) and then lolbas_proc_put(txn, ev), with one pass
  * over the event's fields and the procs value written in place in the map.
- * lb or txn may be NULL to skip that half. Returns lolbas_proc_put()'s
+ * With lb, only processes whose Image is on lb's list are remembered or
+ * written (lolbas_check() joins no other). lb or txn may be NULL to skip
+ * that half (txn alone: every process creation is written). Returns lolbas_proc_put()'s
  * result (CD_EOK when txn is NULL).
  */
 int lolbas_observe_put(struct lolbas *lb, struct store_txn *txn,
