@@ -17,4 +17,11 @@
  */
 void output_file_set_clock(int64_t (*now_ms)(void));
 
+/**
+ * Wait until the compression of the last rotated file (which runs in a
+ * thread of its own) and the pruning after it are done. sink is a file
+ * output's sink. For tests, which look at the rotated files.
+ */
+void output_file_settle(void *sink);
+
 #endif

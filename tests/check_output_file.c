@@ -190,6 +190,7 @@ START_TEST(test_rotate_size)
 		ck_assert_int_eq(send_range(sink, i * 10, 10, &got), CD_EOK);
 		ck_assert_uint_eq(got, 10);
 	}
+	output_file_settle(sink);
 	size_t n = rotated(dir, names, 256);
 	ck_assert_uint_eq(n, 7);	/* 50 records, 7 per file: 7 full + 1 current */
 	buf_init(&all, 0);
@@ -223,10 +224,12 @@ START_TEST(test_rotate_age)
 	ck_assert_int_eq(send_range(sink, 0, 2, &got), CD_EOK);
 	fake_now_ms += 3599 * 1000;
 	ck_assert_int_eq(send_range(sink, 2, 1, &got), CD_EOK);
+	output_file_settle(sink);
 	ck_assert_uint_eq(rotated(dir, names, 256), 0);
 	fake_now_ms += 1000;
 	ck_assert_int_eq(send_range(sink, 3, 2, &got), CD_EOK);
 	ck_assert_uint_eq(got, 2);
+	output_file_settle(sink);
 	ck_assert_uint_eq(rotated(dir, names, 256), 1);
 	ck_assert_str_eq(names[0], "events.log.20231114T231320.000Z.gz");
 	buf_init(&b, 0);
