@@ -97,7 +97,15 @@ struct output {
 
 	pthread_t		 thread;
 	bool			 started;
-	atomic_uint_fast64_t	 cursor;
+	atomic_uint_fast64_t	 cursor;	/* durable: persisted in the store */
+	atomic_uint_fast64_t	 sent;		/* confirmed by the destination */
+	/* The cursor's persistence runs as an ordinary writer job, in the next
+	 * group commit, while this output goes on reading and delivering:
+	 * waiting for that commit (and its fsync) after every batch held each
+	 * output to one batch per commit cycle. At most one is in flight. */
+	struct store_job	 cj;
+	uint64_t		 cj_seq;
+	atomic_bool		 cj_busy;
 	atomic_uint_fast64_t	 delivered;
 	atomic_uint_fast64_t	 errors;
 	atomic_uint_fast64_t	 cache_hits;	/* events taken parsed from the cache */
@@ -404,7 +412,7 @@ output_read(struct output *o, struct output_batch *b)
 	struct store_iter *it = NULL;
 	struct output_rec *recs = NULL;
 	uint8_t key[8];
-	uint64_t from = atomic_load(&o->cursor) + 1, next = 0;
+	uint64_t from = atomic_load(&o->sent) + 1, next = 0;
 	size_t cnt = 0;
 	int rc;
 
@@ -624,6 +632,9 @@ struct output_cursor_job {
 	uint64_t	 seq;
 };
 
+static int	output_cursor_async_apply(struct store_txn *, void *);
+static void	output_cursor_async_done(int, void *);
+
 static int
 output_cursor_apply(struct store_txn *txn, void *arg)
 {
@@ -633,6 +644,64 @@ output_cursor_apply(struct store_txn *txn, void *arg)
 	for (int i = 7; i >= 0; i--)
 		v[7 - i] = (uint8_t)(j->seq >> (i * 8));
 	return store_put(txn, STORE_DBI_CURSORS, j->name, strlen(j->name), v, sizeof(v));
+}
+
+static int
+output_cursor_async_apply(struct store_txn *txn, void *arg)
+{
+	struct output *o = arg;
+	struct output_cursor_job j = { o->name, o->cj_seq };
+
+	return output_cursor_apply(txn, &j);
+}
+
+/* On the writer thread, once the cursor job's commit is known. */
+static void
+output_cursor_async_done(int rc, void *arg)
+{
+	struct output *o = arg;
+
+	if (rc == CD_EOK)
+		atomic_store(&o->cursor, o->cj_seq);
+	else
+		log_err("output", "output=%s cannot persist its cursor: %s",
+		    o->name, cd_strerror(rc));
+	atomic_store(&o->cj_busy, false);
+}
+
+/* Persist what the destination confirmed, unless a job is in flight (the
+ * next call after it completes takes the newest position). */
+static void
+output_cursor_push(struct output *o)
+{
+	uint64_t sent = atomic_load(&o->sent);
+
+	if (sent <= atomic_load(&o->cursor) || atomic_exchange(&o->cj_busy, true))
+		return;
+	o->cj_seq = sent;
+	o->cj.apply = output_cursor_async_apply;
+	o->cj.done = output_cursor_async_done;
+	o->cj.arg = o;
+	o->cj.next = NULL;
+	if (store_submit(o->all->st, &o->cj) != CD_EOK)
+		atomic_store(&o->cj_busy, false);
+}
+
+/* At the output's end: wait for the job in flight, then persist the last
+ * confirmed position synchronously, so a restart resends nothing needlessly. */
+static void
+output_cursor_final(struct output *o)
+{
+	while (atomic_load(&o->cj_busy)) {
+		struct timespec ts = { 0, 1000000L };
+		nanosleep(&ts, NULL);
+	}
+	uint64_t sent = atomic_load(&o->sent);
+	if (sent > atomic_load(&o->cursor)) {
+		struct output_cursor_job j = { o->name, sent };
+		if (store_run(o->all->st, output_cursor_apply, &j) == CD_EOK)
+			atomic_store(&o->cursor, sent);
+	}
 }
 
 static uint64_t
@@ -708,7 +777,7 @@ output_cache_trim(struct outputs *all)
 	if (ec == NULL)
 		return;
 	for (size_t i = 0; i < all->n; i++) {
-		uint64_t c = atomic_load(&all->v[i]->cursor);
+		uint64_t c = atomic_load(&all->v[i]->sent);
 		if (c < upto)
 			upto = c;
 	}
@@ -736,6 +805,7 @@ output_thread(void *arg)
 		}
 		if (n == 0) {
 			output_batch_clear(&batch);
+			output_cursor_push(o);
 			/* Nobody else frees what the cache dropped while no
 			 * source sends (the HTTP threads reap it otherwise). */
 			evcache_reap(atomic_load(&all->evcache));
@@ -770,14 +840,9 @@ output_thread(void *arg)
 		if (ok)
 			output_flush_summaries(o);
 		if (ok) {
-			struct output_cursor_job j = { o->name, recs[n - 1].rec.seq };
-			rc = store_run(all->st, output_cursor_apply, &j);
-			if (rc == CD_EOK) {
-				atomic_store(&o->cursor, j.seq);
-				output_cache_trim(all);
-			} else
-				log_err("output", "output=%s cannot persist its cursor: %s",
-				    o->name, cd_strerror(rc));
+			atomic_store(&o->sent, recs[n - 1].rec.seq);
+			output_cursor_push(o);
+			output_cache_trim(all);
 		}
 		for (size_t i = 0; items != NULL && i < n; i++) {
 			buf_free(&items[i].text);
@@ -789,6 +854,7 @@ output_thread(void *arg)
 		if (!ok)
 			output_sleep_ms(all, 1000);
 	}
+	output_cursor_final(o);
 	return NULL;
 }
 
@@ -892,6 +958,7 @@ outputs_start(struct outputs **out, struct store *st, const struct cd_conf *conf
 			break;
 		o->all = all;
 		atomic_store(&o->cursor, output_cursor_load(st, o->name));
+		atomic_store(&o->sent, atomic_load(&o->cursor));
 		all->v[all->n++] = o;
 	}
 	for (size_t i = 0; rc == CD_EOK && i < all->n; i++) {
