@@ -659,9 +659,13 @@ store_put(struct store_txn *t, enum store_dbi dbi, const void *key,
 	return CD_EOK;
 }
 
-int
-store_put_reserve(struct store_txn *t, enum store_dbi dbi, const void *key,
-    size_t klen, size_t vlen, void **out)
+/* A put that reserves vlen bytes for the caller to fill (MDB_RESERVE). With
+ * append, MDB_APPEND is tried first: it refuses a key that is not past the
+ * last one with MDB_KEYEXIST and changes nothing, and the ordinary put then
+ * decides. */
+static int
+store_lmdb_reserve(struct store_txn *t, enum store_dbi dbi, const void *key,
+    size_t klen, size_t vlen, bool append, void **out)
 {
 	MDB_val k = { klen, (void *)key }, v = { vlen, NULL };
 	int rc;
@@ -671,29 +675,9 @@ store_put_reserve(struct store_txn *t, enum store_dbi dbi, const void *key,
 		return rc;
 	if (t->rdonly)
 		return -EINVAL;
-	rc = mdb_put(t->txn, t->env->dbi[dbi], &k, &v, MDB_RESERVE);
-	if (rc != MDB_SUCCESS)
-		return store_lmdb_op_err(t, rc, "put");
-	*out = v.mv_data;
-	return CD_EOK;
-}
-
-int
-store_append_reserve(struct store_txn *t, enum store_dbi dbi, const void *key,
-    size_t klen, size_t vlen, void **out)
-{
-	MDB_val k = { klen, (void *)key }, v = { vlen, NULL };
-	int rc;
-
-	*out = NULL;
-	if ((rc = store_lmdb_key(t, dbi, klen)) != CD_EOK)
-		return rc;
-	if (t->rdonly)
-		return -EINVAL;
-	/* MDB_APPEND refuses a key that is not past the last one with
-	 * MDB_KEYEXIST and changes nothing; the ordinary put then decides. */
-	rc = mdb_put(t->txn, t->env->dbi[dbi], &k, &v,
-	    MDB_RESERVE | MDB_APPEND);
+	rc = MDB_KEYEXIST;
+	if (append)
+		rc = mdb_put(t->txn, t->env->dbi[dbi], &k, &v, MDB_RESERVE | MDB_APPEND);
 	if (rc == MDB_KEYEXIST) {
 		v.mv_size = vlen;
 		v.mv_data = NULL;
@@ -703,6 +687,20 @@ store_append_reserve(struct store_txn *t, enum store_dbi dbi, const void *key,
 		return store_lmdb_op_err(t, rc, "put");
 	*out = v.mv_data;
 	return CD_EOK;
+}
+
+int
+store_put_reserve(struct store_txn *t, enum store_dbi dbi, const void *key,
+    size_t klen, size_t vlen, void **out)
+{
+	return store_lmdb_reserve(t, dbi, key, klen, vlen, false, out);
+}
+
+int
+store_append_reserve(struct store_txn *t, enum store_dbi dbi, const void *key,
+    size_t klen, size_t vlen, void **out)
+{
+	return store_lmdb_reserve(t, dbi, key, klen, vlen, true, out);
 }
 
 int
