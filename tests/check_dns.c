@@ -281,18 +281,10 @@ all_data_event(struct event *ev, void *arg)
 /* Every EID 22 of the shared data parses, with the README's figures. */
 START_TEST(test_all_data)
 {
-	static const char *files[] = {
-		"sysmon/cmd_wevtutil_modify_security_eventlog_path.xml",
-		"sysmon/covenant_dcom_iertutil_dll_hijack.xml",
-		"sysmon/covenant_psremoting_grunt.xml",
-		"sysmon/lsass_campaign_01.xml", "sysmon/lsass_campaign_02.xml",
-		"sysmon/lsass_campaign_03.xml", "sysmon/lsass_campaign_04.xml",
-		"sysmon/purplesharp_ad_playbook_i.xml",
-	};
 	struct all_data_counts c = { 0 };
 
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
-		harness_each_event(files[i], all_data_event, &c);
+	for (size_t i = 0; i < HARNESS_NSYSMON_FILES; i++)
+		harness_each_event(harness_sysmon_files[i], all_data_event, &c);
 	ck_assert_uint_eq(c.n22, 380);
 	/* 235 "-" and 2 empty QueryResults. */
 	ck_assert_uint_eq(c.nodata, 237);

@@ -34,17 +34,6 @@
 #define STORE_DIGEST \
 	"d68e501d20a9ccfe195f31a9ff71d60db967b4985add4ab13f00787cd10429a6"
 
-static const char *files[] = {
-	"sysmon/cmd_wevtutil_modify_security_eventlog_path.xml",
-	"sysmon/covenant_dcom_iertutil_dll_hijack.xml",
-	"sysmon/covenant_psremoting_grunt.xml",
-	"sysmon/lsass_campaign_01.xml",
-	"sysmon/lsass_campaign_02.xml",
-	"sysmon/lsass_campaign_03.xml",
-	"sysmon/lsass_campaign_04.xml",
-	"sysmon/purplesharp_ad_playbook_i.xml",
-};
-
 #define MAX_BATCHES	512
 
 struct run {
@@ -206,8 +195,8 @@ START_TEST(test_store_digest)
 	ck_assert_int_eq(lolbas_load(path, &lb), CD_EOK);
 	st = harness_store_open(&dir);
 	for (int pass = 0; pass < 2; pass++)
-		for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++)
-			ingest_file(st, lb, files[f], pass);
+		for (size_t f = 0; f < HARNESS_NSYSMON_FILES; f++)
+			ingest_file(st, lb, harness_sysmon_files[f], pass);
 	store_close(st);
 	ck_assert_uint_eq(run.done, run.n);
 

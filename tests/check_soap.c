@@ -666,15 +666,7 @@ END_TEST
 /* Every Sysmon event of tests/data/sysmon in Events batches of 100. */
 START_TEST(test_diff_sysmon)
 {
-	static const char *files[] = {
-		"sysmon/cmd_wevtutil_modify_security_eventlog_path.xml",
-		"sysmon/covenant_dcom_iertutil_dll_hijack.xml",
-		"sysmon/covenant_psremoting_grunt.xml",
-		"sysmon/lsass_campaign_01.xml",
-		"sysmon/lsass_campaign_02.xml",
-		"sysmon/lsass_campaign_03.xml",
-	};
-	char *paths[sizeof(files) / sizeof(files[0])];
+	char *paths[HARNESS_NSYSMON_FILES];
 	struct replay_set *set = NULL;
 	const struct replay_hdr h = {
 		.to = "http://collector:5985/wsman/subscriptions/X/1",
@@ -683,11 +675,11 @@ START_TEST(test_diff_sysmon)
 	};
 	size_t total = 0;
 
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+	for (size_t i = 0; i < HARNESS_NSYSMON_FILES; i++)
 		ck_assert_ptr_nonnull(paths[i] =
-		    strdup(harness_data_path(files[i])));
-	ck_assert_int_eq(replay_set_load(paths, sizeof(files) /
-	    sizeof(files[0]), &set), CD_EOK);
+		    strdup(harness_data_path(harness_sysmon_files[i])));
+	ck_assert_int_eq(replay_set_load(paths, HARNESS_NSYSMON_FILES, &set),
+	    CD_EOK);
 	ck_assert_uint_gt(set->n, 1000);
 	for (size_t at = 0; at < set->n; at += 100) {
 		size_t n = set->n - at < 100 ? set->n - at : 100;
@@ -726,7 +718,7 @@ START_TEST(test_diff_sysmon)
 	}
 	ck_assert_uint_eq(total, set->n);
 	replay_set_free(set);
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+	for (size_t i = 0; i < HARNESS_NSYSMON_FILES; i++)
 		free(paths[i]);
 }
 END_TEST

@@ -240,19 +240,12 @@ START_TEST(test_domain_prefix_scan_real_names)
 {
 	static const char *const suffixes[] = { "microsoft.com", "com",
 	    "in-addr.arpa", "theshire.local", "windowsupdate.com" };
-	static const char *const files[] = {
-	    "sysmon/cmd_wevtutil_modify_security_eventlog_path.xml",
-	    "sysmon/covenant_dcom_iertutil_dll_hijack.xml",
-	    "sysmon/covenant_psremoting_grunt.xml",
-	    "sysmon/lsass_campaign_01.xml", "sysmon/lsass_campaign_02.xml",
-	    "sysmon/lsass_campaign_03.xml", "sysmon/lsass_campaign_04.xml",
-	    "sysmon/purplesharp_ad_playbook_i.xml" };
 	char *names[4096];
 	struct store_key *keys;
 	size_t nnames = 0;
 
-	for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
-		char *xml = harness_read_data(files[f], NULL);
+	for (size_t f = 0; f < HARNESS_NSYSMON_FILES; f++) {
+		char *xml = harness_read_data(harness_sysmon_files[f], NULL);
 
 		for (char *p = xml; (p = strstr(p, "'QueryName'>")) != NULL;) {
 			p += strlen("'QueryName'>");

@@ -15,6 +15,17 @@
 #include "output.h"
 #include "store.h"
 
+const char *const harness_sysmon_files[HARNESS_NSYSMON_FILES] = {
+	"sysmon/cmd_wevtutil_modify_security_eventlog_path.xml",
+	"sysmon/covenant_dcom_iertutil_dll_hijack.xml",
+	"sysmon/covenant_psremoting_grunt.xml",
+	"sysmon/lsass_campaign_01.xml",
+	"sysmon/lsass_campaign_02.xml",
+	"sysmon/lsass_campaign_03.xml",
+	"sysmon/lsass_campaign_04.xml",
+	"sysmon/purplesharp_ad_playbook_i.xml",
+};
+
 char *
 harness_mkdtemp(void)
 {

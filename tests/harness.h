@@ -41,6 +41,11 @@ void harness_store_close(struct store *st, char *dir);
 extern struct store *harness_store;
 void harness_store_setup(void);
 void harness_store_teardown(void);
+/** The Sysmon event files of tests/data/sysmon (paths relative to
+ * tests/data, for harness_read_data() and harness_each_event()). */
+#define HARNESS_NSYSMON_FILES	8
+extern const char *const harness_sysmon_files[HARNESS_NSYSMON_FILES];
+
 /** Parse every line of the tests/data file rel as one event (each line
  * must end in a newline and parse) and call fn with it; the event is freed
  * after fn returns. */
