@@ -238,6 +238,54 @@ def test_header_flood():
         d.cleanup()
 
 
+def test_shipped_header_limit():
+    """The shipped max-header-bytes (32 KiB, twice what HTTP.sys takes by
+    default) lets a 20 KB Kerberos-sized header through and refuses 40 KB."""
+    d = Daemon().start()
+    try:
+        ok = raw_exchange(d.port, post_head("/wsman/SubscriptionManager/WEC", 0,
+                                            b"Authorization: Kerberos " + b"A" * 20000 + b"\r\n"))
+        assert status_of(ok) not in (None, 431), ok[:200]
+        big = raw_exchange(d.port, post_head("/wsman/SubscriptionManager/WEC", 0,
+                                             b"Authorization: Kerberos " + b"A" * 40000 + b"\r\n"))
+        assert status_of(big) == 431, big[:200]
+        assert "limits/max-header-bytes (32768 bytes; 431)" in d.logtext()
+        still_serving(d)
+    finally:
+        d.stop()
+        d.cleanup()
+
+
+def test_api_thread_slice():
+    """The REST API's thread asks for a 100 us time slice once it has
+    served a request (Linux 6.12+ shows it as se.slice)."""
+    d = Daemon().start()
+    try:
+        st, _ = d.api("/api/v1/stats")
+        assert st == 200
+        slices = {}
+        for tid in os.listdir("/proc/%d/task" % d.proc.pid):
+            try:
+                with open("/proc/%d/task/%s/comm" % (d.proc.pid, tid)) as f:
+                    comm = f.read().strip()
+                with open("/proc/%d/task/%s/sched" % (d.proc.pid, tid)) as f:
+                    m = re.search(r"^se\.slice\s*:\s*(\d+)", f.read(), re.M)
+            except OSError:
+                continue
+            if m:
+                slices.setdefault(comm, []).append(int(m.group(1)))
+        if not slices:
+            print("SKIP: test_api_thread_slice: this kernel shows no se.slice")
+            return
+        # The API listener is libmicrohttpd's single thread; WEF listeners
+        # use a pool of workers, which keep the default slice.
+        assert slices.get("MHD-single") == [100000], slices
+        assert all(v != 100000 for v in slices.get("MHD-worker", [])), slices
+    finally:
+        d.stop()
+        d.cleanup()
+
+
 def test_slow_clients():
     d = limits_daemon()
     try:
@@ -851,6 +899,7 @@ def test_privilege_drop():
 
 
 if __name__ == "__main__":
-    run([test_body_caps, test_auth_before_body, test_header_flood, test_slow_clients, test_per_address_limit,
+    run([test_body_caps, test_auth_before_body, test_header_flood, test_shipped_header_limit,
+         test_api_thread_slice, test_slow_clients, test_per_address_limit,
          test_xml_hygiene, test_event_clock_jumps, test_wall_clock_jumps, test_root_refused, test_privilege_drop,
          test_sigterm_under_load, test_output_down, test_disk_full, test_kill9_repeated])
