@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -46,6 +47,30 @@ thread_latency_hint(void)
 	a.sched_runtime = THREAD_SLICE_NS;
 	if (syscall(SYS_sched_setattr, 0, &a, 0) != 0)
 		log_debug("main", "no short time slice for this thread (sched_setattr failed)");
+#endif
+}
+
+/* ioprio_set(2)'s values, as linux/ioprio.h defines them (glibc has no
+ * wrapper). */
+#define THREAD_IOPRIO_WHO_PROCESS	1
+#define THREAD_IOPRIO_CLASS_IDLE	3
+#define THREAD_IOPRIO_CLASS_SHIFT	13
+
+void
+thread_background_hint(void)
+{
+	struct sched_param sp;
+
+	memset(&sp, 0, sizeof(sp));
+#ifdef SCHED_IDLE
+	if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp) != 0)
+		log_debug("main", "no idle CPU priority for this thread");
+#endif
+#ifdef SYS_ioprio_set
+	/* Who 0 is the calling thread. */
+	if (syscall(SYS_ioprio_set, THREAD_IOPRIO_WHO_PROCESS, 0,
+	    THREAD_IOPRIO_CLASS_IDLE << THREAD_IOPRIO_CLASS_SHIFT) != 0)
+		log_debug("main", "no idle I/O priority for this thread");
 #endif
 }
 

@@ -17,6 +17,16 @@
  */
 void thread_latency_hint(void);
 
+/**
+ * Make the calling thread background work: it runs only on CPU time no
+ * other thread wants (SCHED_IDLE) and its own disk requests go in the idle
+ * I/O class, served when the disk has nothing else queued (I/O schedulers
+ * that know priorities: mq-deadline since Linux 5.14, BFQ). For work that
+ * may take longer but must not delay an Ack, like compressing a rotated
+ * file. Never fails.
+ */
+void thread_background_hint(void);
+
 /** The calling thread's name for ps/top/perf (at most 15 bytes used). */
 void thread_name(const char *name);
 

@@ -273,6 +273,77 @@ START_TEST(test_keep)
 }
 END_TEST
 
+/*
+ * Rotated files of 20 MB: their compression writes in paced steps and the
+ * uncompressed file is removed a step at a time (both past one step's
+ * size here). Every record must be in the .gz files, in order, and no
+ * uncompressed rotated file may be left behind.
+ */
+static void
+big_record(char *out, size_t len, unsigned i)
+{
+	uint32_t x = 2166136261u ^ i;
+
+	/* Pseudo-random letters, so the compressed file stays large. */
+	int head = snprintf(out, len, "{\"big\":%06u,\"pad\":\"", i);
+	for (size_t k = (size_t)head; k + 3 < len; k++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		out[k] = (char)('a' + x % 26);
+	}
+	memcpy(out + len - 3, "\"}", 3);
+}
+
+START_TEST(test_rotate_large)
+{
+	enum { REC = 65536, PER = 16, BATCHES = 42 };
+	char *dir = harness_mkdtemp();
+	void *sink = sink_new(dir, "rotate_bytes=20000000", "keep=5", NULL);
+	char names[16][256];
+	char *text = malloc((size_t)PER * REC);
+	struct output_msg msgs[PER];
+	struct buf all;
+	size_t got;
+
+	ck_assert_ptr_nonnull(text);
+	/* 42 * 16 records of 64 KiB: 44 MB, so two rotations. */
+	for (unsigned b = 0; b < BATCHES; b++) {
+		for (unsigned i = 0; i < PER; i++) {
+			big_record(text + (size_t)i * REC, REC, b * PER + i);
+			memset(&msgs[i], 0, sizeof(msgs[i]));
+			msgs[i].data = text + (size_t)i * REC;
+			msgs[i].len = REC - 1;
+			msgs[i].seq = b * PER + i;
+		}
+		ck_assert_int_eq(output_file_ops.send(sink, msgs, PER, &got), CD_EOK);
+		ck_assert_uint_eq(got, PER);
+	}
+	output_file_settle(sink);
+	size_t n = rotated(dir, names, 16);
+	ck_assert_uint_eq(n, 2);
+	buf_init(&all, 0);
+	for (size_t i = 0; i < n; i++) {
+		ck_assert_msg(strstr(names[i], ".gz") != NULL, "%s left uncompressed", names[i]);
+		ck_assert(is_gzip(dir, names[i]));
+		read_any(dir, names[i], &all);
+	}
+	read_any(dir, "events.log", &all);
+	/* Every record once, in order. */
+	ck_assert_uint_eq(all.len, (size_t)BATCHES * PER * REC);
+	for (unsigned i = 0; i < BATCHES * PER; i++) {
+		big_record(text, REC, i);
+		text[REC - 1] = '\n';
+		ck_assert_int_eq(memcmp((const char *)all.data + (size_t)i * REC, text, REC), 0);
+	}
+	buf_free(&all);
+	free(text);
+	output_file_ops.destroy(sink);
+	harness_rmdir_rf(dir);
+	free(dir);
+}
+END_TEST
+
 /* logrotate moves the file away, then SIGHUP: a new file at the path. */
 START_TEST(test_reopen)
 {
@@ -397,6 +468,7 @@ main(void)
 	tcase_add_test(tc, test_rotate_size);
 	tcase_add_test(tc, test_rotate_age);
 	tcase_add_test(tc, test_keep);
+	tcase_add_test(tc, test_rotate_large);
 	tcase_add_test(tc, test_reopen);
 	tcase_add_test(tc, test_unwritable);
 	tcase_add_test(tc, test_partial_write);
