@@ -15,6 +15,7 @@
 #include "json.h"
 #include "log.h"
 #include "lolbas.h"
+#include "records.h"
 #include "spool.h"
 #include "store.h"
 
@@ -257,31 +258,15 @@ ingest_source_update(struct store_txn *txn, struct ingest_batch *b)
 
 /*
  * Record identity (host, channel, EventRecordID): a re-delivered record is
- * found here and neither spooled nor counted again. Returns 1 when new.
+ * found in the batch's claimed intervals (records.h) and neither spooled nor
+ * counted again. Returns 1 when new, 0 for a duplicate, or an error.
  */
 static int
-ingest_record_claim(struct store_txn *txn, const struct ingest_item *it,
-    uint64_t seq)
+ingest_record_claim(struct store_txn *txn, struct records_batch *rb,
+    const struct ingest_item *it)
 {
-	uint8_t key[INGEST_KEY_MAX], val[8];
-	const char *chan = it->ev->channel ? it->ev->channel : "";
-	size_t lh = strlen(it->host) + 1, lc = strlen(chan) + 1;
-	struct store_val v;
-	int rc;
-
-	if (lh + lc + 8 > sizeof(key))
-		return 1;	/* absurd names: keep the event, skip the check */
-	memcpy(key, it->host, lh);
-	memcpy(key + lh, chan, lc);
-	ingest_put64(key + lh + lc, it->ev->record_id);
-	rc = store_get(txn, STORE_DBI_RECORDS, key, lh + lc + 8, &v);
-	if (rc == CD_EOK)
-		return 0;
-	if (rc != CD_ENOTFOUND)
-		return rc;
-	ingest_put64(val, seq);
-	rc = store_put(txn, STORE_DBI_RECORDS, key, lh + lc + 8, val, sizeof(val));
-	return rc == CD_EOK ? 1 : rc;
+	return records_batch_claim(txn, rb, it->host,
+	    it->ev->channel ? it->ev->channel : "", it->ev->record_id);
 }
 
 static int
@@ -365,18 +350,18 @@ ingest_lolbas(struct store_txn *txn, struct spool_writer *sw,
 
 static int
 ingest_event(struct store_txn *txn, struct spool_writer *sw,
-    struct hosts_batch *hb, struct ingest_batch *b, struct ingest_item *it)
+    struct hosts_batch *hb, struct records_batch *rb, struct ingest_batch *b,
+    struct ingest_item *it)
 {
 	struct spool_rec rec = { 0 };
 	struct hosts_delta hd = { 0 };
-	uint64_t seq = sw->next;
 	int rc;
 
 	bool new_domain = false;
 
 	it->seq = 0;	/* apply() may run again after an aborted group */
 	if (!it->ev->malformed && it->ev->has_record_id && it->host[0] != '\0') {
-		rc = ingest_record_claim(txn, it, seq);
+		rc = ingest_record_claim(txn, rb, it);
 		if (rc < 0)
 			return rc;
 		if (rc == 0) {
@@ -433,6 +418,7 @@ ingest_apply(struct store_txn *txn, void *arg)
 	struct ingest_batch *b = arg;
 	struct spool_writer sw;
 	struct hosts_batch hb;
+	struct records_batch rb;
 	int rc;
 
 	/* The spool's next seq and the hosts' records stay in memory for the
@@ -440,15 +426,20 @@ ingest_apply(struct store_txn *txn, void *arg)
 	 * commit reads them: the same bytes as record by record. */
 	b->res_new = b->res_dup = b->res_dns = b->res_alerts = 0;
 	hosts_batch_init(&hb);
+	records_batch_init(&rb);
 	rc = spool_writer_begin(txn, &sw);
 	for (size_t i = 0; i < b->n && rc == CD_EOK; i++)
-		rc = ingest_event(txn, &sw, &hb, b, &b->items[i]);
+		rc = ingest_event(txn, &sw, &hb, &rb, b, &b->items[i]);
 	if (rc == CD_EOK && b->kind == INGEST_HEARTBEAT && b->source_host != NULL) {
 		struct hosts_delta hd = { .heartbeat = true };
 		rc = hosts_batch_update(txn, &hb, b->source_host, b->now_ms, &hd);
 	}
 	if (rc == CD_EOK)
 		rc = hosts_batch_flush(txn, &hb);
+	/* Claimed intervals too, so the group's next job sees them. */
+	if (rc == CD_EOK)
+		rc = records_batch_flush(txn, &rb);
+	records_batch_clear(&rb);
 	if (rc == CD_EOK)
 		rc = spool_writer_end(txn, &sw);
 	if (rc == CD_EOK && b->bookmark != NULL) {

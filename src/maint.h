@@ -2,7 +2,8 @@
 /*
  * Periodic maintenance driven by the main thread's one-second tick:
  * spool pruning (what every output has delivered) and the DNS index
- * retention (per-pair detail older than the configured number of days).
+ * retention (per-pair detail older than the configured number of days),
+ * and the one-time migration of old per-record "records" entries.
  * Every deletion runs as bounded writer jobs, so ingest is never blocked
  * for long.
  */

@@ -30,9 +30,13 @@
  * Image is on the LOLBAS list (the only ones an alert joins), so the digest
  * takes only those from "procs" (recorded from the writer that still wrote
  * every process creation) and the test checks that no other is stored.
+ * And "records" keeps claimed EventRecordID intervals per (host, channel)
+ * instead of one entry per record (records.h): recorded after that change,
+ * which left every other database, batch result and spool seq as they were
+ * (their digest, without "records", was the same before and after).
  */
 #define STORE_DIGEST \
-	"d68e501d20a9ccfe195f31a9ff71d60db967b4985add4ab13f00787cd10429a6"
+	"3c3ef769b40f89cc9aa7e4df6f6448760deed8b4cac93946a8202260362fe5af"
 
 #define MAX_BATCHES	512
 
@@ -249,7 +253,9 @@ START_TEST(test_store_digest)
 	ck_assert_uint_eq(unlisted, 0);
 	/* The data exercises every part of the writer. */
 	ck_assert_uint_gt(entries[STORE_DBI_SPOOL], 2000);
-	ck_assert_uint_gt(entries[STORE_DBI_RECORDS], 2000);
+	/* One per (host, channel), not per record. */
+	ck_assert_uint_gt(entries[STORE_DBI_RECORDS], 0);
+	ck_assert_uint_lt(entries[STORE_DBI_RECORDS], 100);
 	ck_assert_uint_gt(entries[STORE_DBI_PROCS], 50);
 	ck_assert_uint_gt(entries[STORE_DBI_HOSTS], 10);
 	ck_assert_uint_gt(entries[STORE_DBI_DNS_HOSTDOM], 10);
