@@ -791,6 +791,7 @@ output_thread(void *arg)
 	struct outputs *all = o->all;
 
 	thread_name("cd-output");
+	thread_deferrable_hint();
 	o->last_activity_ms = output_now_ms();
 	while (!atomic_load(&all->stop)) {
 		struct output_batch batch;

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -48,6 +49,19 @@ thread_latency_hint(void)
 	if (syscall(SYS_sched_setattr, 0, &a, 0) != 0)
 		log_debug("main", "no short time slice for this thread (sched_setattr failed)");
 #endif
+}
+
+/* Measured at 20,000 events/s offered on 2 cores, with the output
+ * thread reniced from outside: Ack p99 0 -> 333-1,612 ms, 5 -> 193-812 ms,
+ * 10 -> 112-176 ms (three runs each, on a busy machine). */
+#define THREAD_DEFERRABLE_NICE	10
+
+void
+thread_deferrable_hint(void)
+{
+	/* Linux: nice is per thread, and who 0 is the calling thread. */
+	if (setpriority(PRIO_PROCESS, 0, THREAD_DEFERRABLE_NICE) != 0)
+		log_debug("main", "cannot lower this thread's priority");
 }
 
 /* ioprio_set(2)'s values, as linux/ioprio.h defines them (glibc has no

@@ -18,6 +18,17 @@
 void thread_latency_hint(void);
 
 /**
+ * Let the calling thread yield to the threads an Ack waits for (HTTP
+ * workers, the store writer) when the CPUs are short: nice +10, which the
+ * fair scheduler turns into about a tenth of a nice-0 thread's share under
+ * contention and changes nothing when CPU time is spare. For the outputs:
+ * they deliver from the durable spool at their own pace, and the spool's
+ * cap (503 until drained) is the backpressure if they fall too far behind.
+ * Never fails.
+ */
+void thread_deferrable_hint(void);
+
+/**
  * Make the calling thread background work: it runs only on CPU time no
  * other thread wants (SCHED_IDLE) and its own disk requests go in the idle
  * I/O class, served when the disk has nothing else queued (I/O schedulers

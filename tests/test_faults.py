@@ -286,6 +286,45 @@ def test_api_thread_slice():
         d.cleanup()
 
 
+def thread_nices(pid):
+    """{thread name: [nice, ...]} of a running process, from /proc."""
+    nices = {}
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        comm = stat[stat.index("(") + 1:stat.rindex(")")]
+        # Field 19 is nice; the fields after ")" start at field 3.
+        nices.setdefault(comm, []).append(int(stat[stat.rindex(")") + 2:].split()[16]))
+    return nices
+
+
+def test_output_thread_yields():
+    """An output's thread runs at nice 10, so that under CPU contention the
+    HTTP workers and the store writer, which an Ack waits for, go first;
+    those keep the daemon's priority."""
+    d = Daemon()
+    conf = os.path.join(d.tmp, "c.xml")
+    with open(conf, "w") as f:
+        f.write('<?xml version="1.0"?><collectord><outputs>'
+                '<output name="f" type="file"><path>%s</path></output>'
+                '</outputs></collectord>' % os.path.join(d.tmp, "out.json"))
+    d.extra = ["--config", conf]
+    d.start()
+    try:
+        base = os.getpriority(os.PRIO_PROCESS, d.proc.pid)
+        nices = thread_nices(d.proc.pid)
+        assert nices.get("cd-output") == [min(base + 10, 19)], nices
+        assert nices.get("cd-store") == [base], nices
+        assert set(nices.get("MHD-worker", [])) == {base}, nices
+        still_serving(d)
+    finally:
+        d.stop()
+        d.cleanup()
+
+
 def test_slow_clients():
     d = limits_daemon()
     try:
@@ -900,6 +939,6 @@ def test_privilege_drop():
 
 if __name__ == "__main__":
     run([test_body_caps, test_auth_before_body, test_header_flood, test_shipped_header_limit,
-         test_api_thread_slice, test_slow_clients, test_per_address_limit,
+         test_api_thread_slice, test_output_thread_yields, test_slow_clients, test_per_address_limit,
          test_xml_hygiene, test_event_clock_jumps, test_wall_clock_jumps, test_root_refused, test_privilege_drop,
          test_sigterm_under_load, test_output_down, test_disk_full, test_kill9_repeated])
