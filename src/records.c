@@ -125,10 +125,21 @@ records_reserve(struct records_ent *e)
 	return CD_EOK;
 }
 
+/* Keep to the cap: forget the lowest intervals. */
+static void
+records_trim(struct records_ent *e)
+{
+	if (e->n <= RECORDS_MAX_INTERVALS)
+		return;
+	size_t drop = e->n - RECORDS_MAX_INTERVALS;
+	memmove(&e->iv[0], &e->iv[drop], RECORDS_MAX_INTERVALS * sizeof(e->iv[0]));
+	e->n = RECORDS_MAX_INTERVALS;
+}
+
 /*
  * Add id, not covered, at position i (as records_find() gave it): extend a
- * neighbour, join two, or insert [id, id]. Over the cap the two lowest
- * intervals merge, claiming the gap between them (see records.h).
+ * neighbour, join two, or insert [id, id]. Over the cap the lowest
+ * interval is forgotten (records.h says why not merged).
  */
 static int
 records_insert(struct records_ent *e, size_t i, uint64_t id)
@@ -158,11 +169,7 @@ records_insert(struct records_ent *e, size_t i, uint64_t id)
 	memmove(&e->iv[i + 1], &e->iv[i], (e->n - i) * sizeof(e->iv[0]));
 	e->iv[i].lo = e->iv[i].hi = id;
 	e->n++;
-	while (e->n > RECORDS_MAX_INTERVALS) {
-		e->iv[0].hi = e->iv[1].hi;
-		memmove(&e->iv[1], &e->iv[2], (e->n - 2) * sizeof(e->iv[0]));
-		e->n--;
-	}
+	records_trim(e);
 	return CD_EOK;
 }
 
@@ -213,9 +220,7 @@ records_decode(struct records_ent *e, const struct store_val *v)
 		e->n++;
 		/* A value is never longer than the cap; keep to it anyway. */
 		if (e->n > RECORDS_MAX_INTERVALS) {
-			e->iv[0].hi = e->iv[1].hi;
-			memmove(&e->iv[1], &e->iv[2], (e->n - 2) * sizeof(e->iv[0]));
-			e->n--;
+			records_trim(e);
 			e->dirty = true;
 		}
 	}

@@ -17,13 +17,21 @@
  * WEF subscription delivers them in order, so a full subscription keeps one
  * interval: a value of about 10 bytes whatever the number of events. A
  * filtered subscription (an XPath that takes some Event IDs only) leaves
- * gaps, one interval each; the list is capped at RECORDS_MAX_INTERVALS by
- * merging the two lowest intervals, claiming the gap between them. The one
- * consequence: a record older than the RECORDS_MAX_INTERVALS-th newest gap
- * that was never delivered would, if it arrived after all, be taken for a
- * duplicate. WEF delivers old records only when a subscription is
- * re-created from a bookmark, and then after the bookmarked ones, so in
- * normal operation nothing new is lost.
+ * gaps, one interval each. The list is capped at RECORDS_MAX_INTERVALS by
+ * forgetting the lowest (oldest) interval. The consequence: a record of a
+ * forgotten interval, re-delivered, is taken for new and stored (and
+ * counted) a second time. WEF re-delivers the records after the last
+ * acknowledged bookmark (a lost Ack), which are the newest intervals, so
+ * only a client re-reading a filtered channel from far back (a subscription
+ * re-created without its bookmark) is affected. The cap does not instead
+ * merge the two lowest intervals (claiming the gap between them), because
+ * that loses events in normal operation: two subscriptions with different
+ * filters on one channel (common: Security split by Event ID) deliver
+ * interleaved EventRecordIDs independently, and when one lags the other by
+ * more than RECORDS_MAX_INTERVALS of its gaps (minutes, with "Normal"
+ * delivery batching up to 15 minutes), the lagging one's records fall into
+ * merged gaps and would be dropped as duplicates. A duplicate passed on is
+ * the lesser failure for a security collector than an event lost.
  *
  * Stores written before this format hold one entry per record: key host
  * NUL channel NUL u64 EventRecordID (big-endian), 8 bytes longer than the
@@ -49,7 +57,7 @@ struct store_txn;
 
 /** Format version byte of a (host, channel) value. */
 #define RECORDS_VERSION		1
-/** Intervals kept per (host, channel); more merge the two lowest. */
+/** Intervals kept per (host, channel); over it the lowest is forgotten. */
 #define RECORDS_MAX_INTERVALS	256
 /** (host, channel) pairs held by a struct records_batch before it writes back. */
 #define RECORDS_BATCH_MAX	8

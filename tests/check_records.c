@@ -183,27 +183,59 @@ START_TEST(test_gaps)
 }
 END_TEST
 
-START_TEST(test_cap_merge)
+START_TEST(test_cap)
 {
 	/* RECORDS_MAX_INTERVALS + 10 single records with gaps of one: the ten
-	 * lowest gaps get claimed, the rest stay open. */
+	 * lowest are forgotten, the gaps stay open. */
 	size_t n = RECORDS_MAX_INTERVALS + 10;
 	uint64_t *ids = range(10, 2, n);
 
 	ck_assert_uint_eq(claim_ids("ws3", "Application", ids, n / 2), n / 2);
 	ck_assert_uint_eq(claim_ids("ws3", "Application", ids + n / 2, n - n / 2),
 	    n - n / 2);
-	ck_assert_uint_eq(claim_ids("ws3", "Application", ids, n), 0);
-	for (uint64_t g = 11; g < 10 + 2 * 10; g += 2)
-		ck_assert_int_eq(claim1("ws3", "Application", g), 0);
-	/* The first gap still open joins two intervals: still at the cap. */
-	ck_assert_int_eq(claim1("ws3", "Application", 10 + 2 * 10 + 1), 1);
-	ck_assert_int_eq(claim1("ws3", "Application", 10 + 2 * 11 + 1), 1);
-	ck_assert_int_eq(claim1("ws3", "Application", 10 + 2 * (n - 1) - 1), 1);
+	/* The kept ones are duplicates, the forgotten ones pass again. */
+	ck_assert_uint_eq(claim_ids("ws3", "Application", ids + 10, n - 10), 0);
+	ck_assert_int_eq(claim1("ws3", "Application", 28), 1);
+	/* A full list does not keep what is below it: 28 passes again. */
+	ck_assert_int_eq(claim1("ws3", "Application", 28), 1);
+	ck_assert_int_eq(claim1("ws3", "Application", 30), 0);
+	/* A gap filled joins two intervals, which makes room. */
+	ck_assert_int_eq(claim1("ws3", "Application", 31), 1);
+	ck_assert_int_eq(claim1("ws3", "Application", 31), 0);
+	ck_assert_int_eq(claim1("ws3", "Application", 29), 1);
+	ck_assert_int_eq(claim1("ws3", "Application", 29), 0);
+	ck_assert_int_eq(claim1("ws3", "Application", 28), 1);
+	ck_assert_int_eq(claim1("ws3", "Application", 28), 0);
+	ck_assert_int_eq(claim1("ws3", "Application", 10 + 2 * (n - 1)), 0);
+	ck_assert_int_eq(claim1("ws3", "Application", 10 + 2 * (n - 1) + 1), 1);
 	/* The value stays small: one varint pair per interval. */
 	ck_assert_uint_le(value_len("ws3", "Application"),
 	    1 + 2 * 3 * RECORDS_MAX_INTERVALS);
 	free(ids);
+}
+END_TEST
+
+START_TEST(test_interleaved_streams)
+{
+	/* Two subscriptions with different filters on one channel: A takes
+	 * ids 0 mod 10, B ids 5 mod 10 and lags A by its whole run (far more
+	 * gaps than the cap). None of B's records may be taken for a
+	 * duplicate; a lost Ack's re-delivery of either's last batch is. */
+	for (uint64_t k = 0; k < 1000; k += 100) {
+		uint64_t *a = range(10 * k, 10, 100);
+		ck_assert_uint_eq(claim_ids("dc1", "Security", a, 100), 100);
+		free(a);
+	}
+	for (uint64_t k = 0; k < 1000; k += 100) {
+		uint64_t *b = range(10 * k + 5, 10, 100);
+		ck_assert_uint_eq(claim_ids("dc1", "Security", b, 100), 100);
+		free(b);
+	}
+	uint64_t *a = range(9000, 10, 100), *b = range(9005, 10, 100);
+	ck_assert_uint_eq(claim_ids("dc1", "Security", a, 100), 0);
+	ck_assert_uint_eq(claim_ids("dc1", "Security", b, 100), 0);
+	free(a);
+	free(b);
 }
 END_TEST
 
@@ -409,7 +441,8 @@ main(void)
 	tcase_add_test(tc, test_redelivered_batch);
 	tcase_add_test(tc, test_out_of_order);
 	tcase_add_test(tc, test_gaps);
-	tcase_add_test(tc, test_cap_merge);
+	tcase_add_test(tc, test_cap);
+	tcase_add_test(tc, test_interleaved_streams);
 	tcase_add_test(tc, test_hosts_channels);
 	tcase_add_test(tc, test_corrupt);
 	tcase_add_test(tc, test_old_format);
