@@ -429,6 +429,29 @@ START_TEST(test_migrate_only)
 }
 END_TEST
 
+START_TEST(test_migrate_corrupt)
+{
+	uint64_t ids[] = { 3, 4, 5 };
+	struct records_migration m;
+
+	/* An unreadable pair with old entries is passed over, not
+	 * overwritten; the pairs after it are migrated. */
+	put_raw("a\0C", 4, "\x07", 1);
+	put_old("a", "C", ids, 3);
+	put_old("b", "C", ids, 3);
+	ck_assert_int_eq(claim1("a", "C", 3), CD_ECORRUPT);
+	records_migration_init(&m);
+	while (!m.done)
+		ck_assert_int_eq(store_run(harness_store, apply_migrate, &m),
+		    CD_EOK);
+	ck_assert_uint_eq(m.folded, 3);
+	ck_assert_uint_eq(entries(), 1 + 3 + 1);
+	ck_assert_uint_eq(value_len("a", "C"), 1);
+	ck_assert_int_eq(claim1("b", "C", 4), 0);
+	ck_assert_int_eq(claim1("b", "C", 6), 1);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -447,6 +470,7 @@ main(void)
 	tcase_add_test(tc, test_corrupt);
 	tcase_add_test(tc, test_old_format);
 	tcase_add_test(tc, test_migrate_only);
+	tcase_add_test(tc, test_migrate_corrupt);
 	suite_add_tcase(s, tc);
 	return harness_run(s);
 }
