@@ -36,7 +36,7 @@ enum store_dbi {
 	STORE_DBI_BOOKMARKS,	/**< "bookmarks": (source, subscription) -> BookmarkList XML */
 	STORE_DBI_SOURCES,	/**< "sources": (source, subscription) -> registry record */
 	STORE_DBI_HOSTS,	/**< "hosts": host -> first/last seen, counters */
-	STORE_DBI_RECORDS,	/**< "records": (host, channel, EventRecordID) -> seen; de-duplicates re-deliveries */
+	STORE_DBI_RECORDS,	/**< "records": (host, channel) -> claimed EventRecordID intervals (records.h); de-duplicates re-deliveries */
 	STORE_DBI_SPOOL,	/**< "spool": seq -> stored event for the outputs */
 	STORE_DBI_CURSORS,	/**< "cursors": output name -> last delivered seq */
 	STORE_DBI_DNS_DOMAIN,	/**< "dns_domain": reversed domain -> aggregate */
