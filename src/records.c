@@ -283,15 +283,25 @@ records_load(struct store_txn *txn, struct records_ent *e, size_t *folded)
 	if (rc == CD_EOK) {
 		store_iter_get(it, &k, &v);
 		if (k.len == e->klen && memcmp(k.data, e->key, e->klen) == 0) {
-			if ((rc = records_decode(e, &v)) != CD_EOK) {
-				if (rc == CD_ECORRUPT)
-					log_warn("records", "host=%s channel=%s: "
-					    "unreadable de-duplication record "
-					    "(%zu bytes, version %u)", (const char *)e->key,
-					    (const char *)e->key + e->hlen + 1, v.len,
-					    v.len > 0 ? *(const uint8_t *)v.data : 0);
-				goto out;
+			if ((rc = records_decode(e, &v)) == CD_ECORRUPT) {
+				/* Refusing the pair would refuse its host's
+				 * batches for good (Windows resends a refused
+				 * batch forever); start it anew instead: at
+				 * worst a re-delivered old record is counted
+				 * twice, and no event is lost. */
+				log_err("records", "host=%s channel=%s: "
+				    "unreadable de-duplication record (%zu bytes, "
+				    "version %u) replaced by a new one; records "
+				    "re-delivered from before are stored again",
+				    (const char *)e->key,
+				    (const char *)e->key + e->hlen + 1, v.len,
+				    v.len > 0 ? *(const uint8_t *)v.data : 0);
+				e->n = 0;
+				e->dirty = true;
+				rc = CD_EOK;
 			}
+			if (rc != CD_EOK)
+				goto out;
 			rc = store_iter_next(it);
 		}
 	}
@@ -489,22 +499,6 @@ records_migrate(struct store_txn *txn, struct records_migration *m)
 		rc = records_batch_flush(txn, &rb);
 	} else {
 		records_batch_clear(&rb);
-	}
-	if (rc == CD_ECORRUPT) {
-		/* records_load() logged it; the writer refuses the pair's
-		 * events until it is repaired. Go on past the pair, or every
-		 * later step would stop at it. */
-		struct store_key sk;
-
-		store_key_init(&sk);
-		store_key_put_bytes(&sk, e->key, pl);
-		if (store_key_err(&sk) != CD_EOK || !store_key_successor(&sk)) {
-			m->done = true;
-			return CD_EOK;
-		}
-		memcpy(m->pos, sk.buf, sk.len);
-		m->pos_len = sk.len;
-		return CD_EOK;
 	}
 	if (rc != CD_EOK)
 		return rc;

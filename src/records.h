@@ -100,8 +100,9 @@ void records_batch_init(struct records_batch *rb);
 /**
  * Claim (host, channel, record_id). Returns 1 when the identity is new (it
  * is now claimed), 0 when it was claimed before (a duplicate), or an error:
- * CD_ECORRUPT for a value this code cannot read (another version included;
- * it is never overwritten), -ENOMEM, or a store error. host must not be
+ * -ENOMEM or a store error. A value this code cannot read (another version
+ * included) is logged and replaced by a new list, never a reason to refuse
+ * events: a refused batch is resent by Windows forever. host must not be
  * empty; channel may be. A pair whose key would exceed STORE_KEY_MAX is not
  * tracked: every claim returns 1, as the earlier code did for absurd names.
  */
