@@ -78,8 +78,8 @@ struct output_file {
 	pthread_t	 gz_thread;
 	bool		 gz_running;
 	atomic_bool	 gz_hurry;	/* set: stop pacing, someone waits */
-	char		 gz_src[4096];
-	char		 gz_dst[4096];
+	atomic_bool	 gz_stop;	/* set: give up, the output stops */
+	atomic_bool	 gz_done;	/* set by the thread as it ends */
 };
 
 static int	output_file_create(const struct conf_output *, void **, char **);
@@ -91,11 +91,12 @@ static int	output_file_open(struct output_file *);
 static int	output_file_rotate(struct output_file *);
 static void	output_file_sync_dir(const char *);
 static int	output_file_gzip(const char *, const char *, const char *,
-		    atomic_bool *);
+		    atomic_bool *, atomic_bool *);
 static void	output_file_remove(const char *);
 static void	output_file_prune(struct output_file *);
 static void	*output_file_gz_main(void *);
-static void	output_file_gz_wait(struct output_file *);
+static void	output_file_gz_wait(struct output_file *, bool);
+static bool	output_file_next_plain(struct output_file *, char *, char *, size_t);
 static bool	output_file_is_rotated(const struct output_file *, const char *);
 static int	output_file_cmp(const void *, const void *);
 static void	output_file_fail(struct output_file *, const char *, int);
@@ -137,6 +138,8 @@ output_file_create(const struct conf_output *conf, void **sinkp, char **errmsg)
 	if ((f = calloc(1, sizeof(*f))) == NULL)
 		return -ENOMEM;
 	atomic_init(&f->gz_hurry, false);
+	atomic_init(&f->gz_stop, false);
+	atomic_init(&f->gz_done, false);
 	buf_init(&errs, 0);
 	f->fd = -1;
 	f->rotate_bytes = OUTPUT_FILE_ROTATE_BYTES;
@@ -350,7 +353,7 @@ output_file_remove(const char *path)
  */
 static int
 output_file_gzip(const char *src, const char *dst, const char *dir,
-    atomic_bool *hurry)
+    atomic_bool *hurry, atomic_bool *stop)
 {
 	char tmp[4096], chunk[65536];
 	int in = -1, out = -1, rc = CD_EOK;
@@ -378,6 +381,11 @@ output_file_gzip(const char *src, const char *dst, const char *dir,
 	off_t synced = 0;
 	while ((n = read(in, chunk, sizeof(chunk))) > 0) {
 		struct timespec t0, t1;
+		if (stop != NULL && atomic_load(stop)) {
+			/* Left uncompressed; compressed after a restart. */
+			rc = CD_ESHUTDOWN;
+			break;
+		}
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		if (gzwrite(gz, chunk, (unsigned)n) != (int)n) {
 			rc = -EIO;
@@ -475,7 +483,8 @@ output_file_prune(struct output_file *f)
 		n++;
 	}
 	closedir(d);
-	qsort(names, n, sizeof(*names), output_file_cmp);
+	if (n > 1)	/* qsort() wants an array, even of nothing */
+		qsort(names, n, sizeof(*names), output_file_cmp);
 	for (size_t i = 0; i + f->keep < n; i++) {
 		snprintf(path, sizeof(path), "%s/%s", f->dir, names[i]);
 		output_file_remove(path);
@@ -523,12 +532,17 @@ output_file_rotate(struct output_file *f)
 	output_file_sync_dir(f->dir);
 	log_info("output", "output=%s rotated %s to %s", f->name, f->path, rot);
 	if (f->compress) {
-		output_file_gz_wait(f);
-		memcpy(f->gz_src, rot, sizeof(f->gz_src));
-		memcpy(f->gz_dst, gz, sizeof(f->gz_dst));
+		/* A compression still running takes this file next (it works
+		 * through every uncompressed rotated file, oldest first): the
+		 * output never waits for it, whatever CPU it gets. */
+		if (f->gz_running && !atomic_load(&f->gz_done))
+			return CD_EOK;
+		output_file_gz_wait(f, false);
 		/* Set before the thread starts: it reads the flags. */
 		f->gz_running = true;
 		atomic_store(&f->gz_hurry, false);
+		atomic_store(&f->gz_stop, false);
+		atomic_store(&f->gz_done, false);
 		if (pthread_create(&f->gz_thread, NULL, output_file_gz_main, f) == 0)
 			return CD_EOK;
 		f->gz_running = false;
@@ -540,44 +554,100 @@ output_file_rotate(struct output_file *f)
 	return CD_EOK;
 }
 
-/* Compress the rotated file, then apply keep (from the compression thread,
- * or inline); the directory listing is only read here or after a join. */
+/*
+ * The oldest rotated file not compressed yet: its path in src, the .gz
+ * path in dst. Files the compressor already failed on this run are
+ * skipped by the caller's count, not here.
+ */
+static bool
+output_file_next_plain(struct output_file *f, char *src, char *dst, size_t len)
+{
+	struct dirent *de;
+	char best[256] = "";
+	DIR *d;
+
+	if ((d = opendir(f->dir)) == NULL)
+		return false;
+	while ((de = readdir(d)) != NULL) {
+		size_t nl = strlen(de->d_name);
+		if (!output_file_is_rotated(f, de->d_name) ||
+		    (nl > 3 && strcmp(de->d_name + nl - 3, ".gz") == 0) ||
+		    nl >= sizeof(best))
+			continue;
+		if (best[0] == '\0' || strcmp(de->d_name, best) < 0)
+			memcpy(best, de->d_name, nl + 1);
+	}
+	closedir(d);
+	return best[0] != '\0' &&
+	    (size_t)snprintf(src, len, "%s/%s", f->dir, best) < len &&
+	    (size_t)snprintf(dst, len, "%s/%s.gz", f->dir, best) < len;
+}
+
+/*
+ * Compress every rotated file not compressed yet, oldest first, applying
+ * keep after each (from the compression thread, or inline). A file that
+ * cannot be compressed is kept as it is, and this run stops there (it
+ * would be found again); the next rotation's run retries it.
+ */
 static void *
 output_file_gz_main(void *arg)
 {
 	struct output_file *f = arg;
+	bool thread = f->gz_running;
+	char src[4096], dst[4096];
 	int rc;
 
-	if (f->gz_running) {
+	if (thread) {
 		/* Its own thread: compression is background work; it must not
 		 * take CPU or disk time from the threads an Ack waits for. */
 		thread_name("cd-gzip");
 		thread_background_hint();
 	}
-	if ((rc = output_file_gzip(f->gz_src, f->gz_dst, f->dir,
-	    f->gz_running ? &f->gz_hurry : NULL)) != CD_EOK)
-		log_warn("output", "output=%s cannot compress %s: %s (kept uncompressed)",
-		    f->name, f->gz_src, cd_strerror(rc));
-	else
-		log_info("output", "output=%s compressed %s", f->name, f->gz_dst);
-	output_file_sync_dir(f->dir);
+	while (!(thread && atomic_load(&f->gz_stop)) &&
+	    output_file_next_plain(f, src, dst, sizeof(src))) {
+		rc = output_file_gzip(src, dst, f->dir,
+		    thread ? &f->gz_hurry : NULL, thread ? &f->gz_stop : NULL);
+		if (rc == CD_ESHUTDOWN) {
+			log_info("output", "output=%s compression of %s stopped: "
+			    "it is compressed after the next rotation", f->name, src);
+			break;
+		}
+		if (rc != CD_EOK) {
+			log_warn("output", "output=%s cannot compress %s: %s (kept uncompressed)",
+			    f->name, src, cd_strerror(rc));
+			break;
+		}
+		log_info("output", "output=%s compressed %s", f->name, dst);
+		output_file_sync_dir(f->dir);
+		output_file_prune(f);
+	}
 	output_file_prune(f);
+	atomic_store(&f->gz_done, true);
 	return NULL;
 }
 
 void
 output_file_settle(void *sink)
 {
-	output_file_gz_wait(sink);
+	struct output_file *f = sink;
+
+	output_file_gz_wait(f, false);
+	/* A file rotated as the thread ended: compress it here. */
+	if (f->compress)
+		output_file_gz_main(f);
 }
 
-/* Wait for the compression started by the last rotation, if any. */
+/*
+ * Wait for the compression thread, if any: flat out (hurry), or, with
+ * stop, giving up after its current chunk (what is left uncompressed is
+ * compressed after the next rotation, also after a restart).
+ */
 static void
-output_file_gz_wait(struct output_file *f)
+output_file_gz_wait(struct output_file *f, bool stop)
 {
 	if (!f->gz_running)
 		return;
-	atomic_store(&f->gz_hurry, true);
+	atomic_store(stop ? &f->gz_stop : &f->gz_hurry, true);
 	pthread_join(f->gz_thread, NULL);
 	f->gz_running = false;
 }
@@ -675,7 +745,7 @@ output_file_destroy(void *sink)
 
 	if (f == NULL)
 		return;
-	output_file_gz_wait(f);
+	output_file_gz_wait(f, true);
 	if (f->fd >= 0)
 		close(f->fd);
 	free(f->name);

@@ -344,6 +344,45 @@ START_TEST(test_rotate_large)
 }
 END_TEST
 
+/*
+ * A rotated file left uncompressed (compression stopped by a shutdown, or
+ * still running at the next rotation) is compressed by the next run, oldest
+ * first, with its content intact.
+ */
+START_TEST(test_leftover_compressed)
+{
+	char *dir = harness_mkdtemp();
+	char names[16][256], path[4096];
+	struct buf b;
+	size_t got;
+
+	snprintf(path, sizeof(path), "%s/events.log.20231114T231320.000Z", dir);
+	FILE *fp = fopen(path, "w");
+	ck_assert_ptr_nonnull(fp);
+	fputs("{\"rec\":00000}\n{\"rec\":00001}\n", fp);
+	fclose(fp);
+	void *sink = sink_new(dir, "rotate_bytes=30", NULL, NULL);
+	/* Two 14-byte records per file: the fifth rotates the second file. */
+	for (int i = 2; i < 7; i++)
+		ck_assert_int_eq(send_range(sink, i, 1, &got), CD_EOK);
+	output_file_settle(sink);
+	ck_assert_uint_eq(rotated(dir, names, 16), 3);
+	buf_init(&b, 0);
+	for (int i = 0; i < 3; i++) {
+		ck_assert_msg(strstr(names[i], ".gz") != NULL, "%s left uncompressed", names[i]);
+		ck_assert(is_gzip(dir, names[i]));
+		read_any(dir, names[i], &b);
+	}
+	ck_assert_str_eq(names[0], "events.log.20231114T231320.000Z.gz");
+	read_any(dir, "events.log", &b);
+	expect_records(&b, 0, 7);
+	buf_free(&b);
+	output_file_ops.destroy(sink);
+	harness_rmdir_rf(dir);
+	free(dir);
+}
+END_TEST
+
 /* logrotate moves the file away, then SIGHUP: a new file at the path. */
 START_TEST(test_reopen)
 {
@@ -469,6 +508,7 @@ main(void)
 	tcase_add_test(tc, test_rotate_age);
 	tcase_add_test(tc, test_keep);
 	tcase_add_test(tc, test_rotate_large);
+	tcase_add_test(tc, test_leftover_compressed);
 	tcase_add_test(tc, test_reopen);
 	tcase_add_test(tc, test_unwritable);
 	tcase_add_test(tc, test_partial_write);
