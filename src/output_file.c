@@ -349,7 +349,8 @@ output_file_remove(const char *path)
  * one for a second. Even at idle priority a second-long burst every
  * rotation took the Ack p99 from 52 to 112-145 ms at 20,000 events/s (1,000
  * hosts, 100 MB rotations every ~4 s); paced like this, 60 ms. Once hurry
- * is set (the next rotation, or a stop, waits for it) it runs flat out.
+ * is set (output_file_settle() waits for it) it runs flat out; once stop
+ * is set it gives up after the current chunk (CD_ESHUTDOWN, src kept).
  */
 static int
 output_file_gzip(const char *src, const char *dst, const char *dir,
