@@ -14,6 +14,7 @@
 #include "log.h"
 #include "store.h"
 #include "store_key.h"
+#include "varint.h"
 
 /*
  * Tables (keys built with store_key.h, names in reversed-label form):
@@ -62,7 +63,6 @@ struct index_agg {
 	uint32_t img[INDEX_IMAGES_MAX];
 };
 
-static size_t	 index_put_varint(uint8_t *p, uint64_t v);
 static int	 index_get_varint(const uint8_t **pp, const uint8_t *end, uint64_t *v);
 static void	 index_put_be64(uint8_t *p, uint64_t v);
 static uint64_t	 index_get_be64(const uint8_t *p);
@@ -103,35 +103,15 @@ static int	 index_ip_update(struct store_txn *txn, const struct dns_answer *a,
 static int	 index_view_move(struct store_txn *txn, enum store_dbi dbi,
 		    struct store_key *ko, struct store_key *kn, bool had_old);
 
-static size_t
-index_put_varint(uint8_t *p, uint64_t v)
-{
-	size_t n = 0;
-
-	while (v >= 0x80) {
-		p[n++] = (uint8_t)(v | 0x80);
-		v >>= 7;
-	}
-	p[n++] = (uint8_t)v;
-	return n;
-}
-
 static int
 index_get_varint(const uint8_t **pp, const uint8_t *end, uint64_t *v)
 {
-	const uint8_t *p = *pp;
-	unsigned shift = 0;
+	size_t n = varint_get(*pp, end, v);
 
-	*v = 0;
-	while (p < end && shift < 64) {
-		*v |= (uint64_t)(*p & 0x7f) << shift;
-		if ((*p++ & 0x80) == 0) {
-			*pp = p;
-			return CD_EOK;
-		}
-		shift += 7;
-	}
-	return CD_ECORRUPT;
+	if (n == 0)
+		return CD_ECORRUPT;
+	*pp += n;
+	return CD_EOK;
 }
 
 static void
@@ -166,19 +146,19 @@ index_agg_encode(const struct index_agg *a, enum index_agg_kind kind, uint8_t *o
 	out[n++] = INDEX_VERSION;
 	index_put_be64(out + n, (uint64_t)a->first);
 	n += 8;
-	n += index_put_varint(out + n, (uint64_t)(a->last - a->first));
-	n += index_put_varint(out + n, a->count);
+	n += varint_put(out + n, (uint64_t)(a->last - a->first));
+	n += varint_put(out + n, a->count);
 	if (kind == INDEX_AGG_FULL) {
-		n += index_put_varint(out + n, a->host_count);
-		n += index_put_varint(out + n, a->first_host);
-		n += index_put_varint(out + n, a->first_image);
-		n += index_put_varint(out + n, a->first_rec);
-		n += index_put_varint(out + n, a->id);
-		n += index_put_varint(out + n, a->rid);
+		n += varint_put(out + n, a->host_count);
+		n += varint_put(out + n, a->first_host);
+		n += varint_put(out + n, a->first_image);
+		n += varint_put(out + n, a->first_rec);
+		n += varint_put(out + n, a->id);
+		n += varint_put(out + n, a->rid);
 	}
 	out[n++] = a->nimg;
 	for (i = 0; i < a->nimg; i++)
-		n += index_put_varint(out + n, a->img[i]);
+		n += varint_put(out + n, a->img[i]);
 	return n;
 }
 

@@ -9,56 +9,7 @@
 #include "log.h"
 #include "records.h"
 #include "store.h"
-
-/* An unsigned LEB128 varint of a u64 takes at most 10 bytes. */
-#define RECORDS_VARINT_MAX	10
-
-static size_t
-records_varint_len(uint64_t v)
-{
-	size_t n = 1;
-
-	while (v >= 0x80) {
-		v >>= 7;
-		n++;
-	}
-	return n;
-}
-
-static size_t
-records_varint_put(uint8_t *p, uint64_t v)
-{
-	size_t n = 0;
-
-	while (v >= 0x80) {
-		p[n++] = (uint8_t)(v | 0x80);
-		v >>= 7;
-	}
-	p[n++] = (uint8_t)v;
-	return n;
-}
-
-/* Bytes read, or 0 for a truncated, overlong or overflowing varint. */
-static size_t
-records_varint_get(const uint8_t *p, const uint8_t *end, uint64_t *out)
-{
-	uint64_t v = 0;
-
-	for (size_t n = 0; n < RECORDS_VARINT_MAX && p + n < end; n++) {
-		uint64_t b = p[n] & 0x7f;
-		unsigned shift = (unsigned)(7 * n);
-
-		/* The tenth byte holds only the top bit of a u64. */
-		if (n == RECORDS_VARINT_MAX - 1 && b > 1)
-			return 0;
-		v |= b << shift;
-		if ((p[n] & 0x80) == 0) {
-			*out = v;
-			return n + 1;
-		}
-	}
-	return 0;
-}
+#include "varint.h"
 
 static void
 records_put64(uint8_t *p, uint64_t v)
@@ -199,8 +150,8 @@ records_decode(struct records_ent *e, const struct store_val *v)
 		uint64_t gap, len, lo;
 		size_t a, b;
 
-		if ((a = records_varint_get(p, end, &gap)) == 0 ||
-		    (b = records_varint_get(p + a, end, &len)) == 0)
+		if ((a = varint_get(p, end, &gap)) == 0 ||
+		    (b = varint_get(p + a, end, &len)) == 0)
 			return CD_ECORRUPT;
 		p += a + b;
 		if (e->n == 0) {
@@ -238,8 +189,8 @@ records_write(struct store_txn *txn, const struct records_ent *e)
 
 	for (size_t i = 0; i < e->n; i++) {
 		uint64_t gap = i == 0 ? e->iv[i].lo : e->iv[i].lo - prev_hi - 2;
-		len += records_varint_len(gap) +
-		    records_varint_len(e->iv[i].hi - e->iv[i].lo);
+		len += varint_len(gap) +
+		    varint_len(e->iv[i].hi - e->iv[i].lo);
 		prev_hi = e->iv[i].hi;
 	}
 	rc = store_put_reserve(txn, STORE_DBI_RECORDS, e->key, e->klen, len, &slot);
@@ -249,8 +200,8 @@ records_write(struct store_txn *txn, const struct records_ent *e)
 	*p++ = RECORDS_VERSION;
 	for (size_t i = 0; i < e->n; i++) {
 		uint64_t gap = i == 0 ? e->iv[i].lo : e->iv[i].lo - e->iv[i - 1].hi - 2;
-		p += records_varint_put(p, gap);
-		p += records_varint_put(p, e->iv[i].hi - e->iv[i].lo);
+		p += varint_put(p, gap);
+		p += varint_put(p, e->iv[i].hi - e->iv[i].lo);
 	}
 	return CD_EOK;
 }
