@@ -51,7 +51,8 @@ struct api_stats {
 	uint64_t events_received;	/**< events in Events POSTs */
 	uint64_t events_acked;		/**< events in batches acknowledged */
 	uint64_t events_rejected;	/**< events in batches refused (503, 4xx) */
-	uint64_t dns_events;		/**< Sysmon DNS queries indexed */
+	uint64_t dns_events;		/**< Sysmon DNS queries received (new records) */
+	uint64_t dns_index_pending;	/**< acknowledged, not yet in the index (indexer.h) */
 	uint64_t dns_forwarded;		/**< DNS events passed to the SIEM stream */
 	uint64_t dns_folded;		/**< DNS events folded by dedup */
 	uint64_t dns_summaries;		/**< dedup summary records emitted */

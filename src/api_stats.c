@@ -77,6 +77,7 @@ api_stats_json(const struct api_ctx *ctx, struct api_response *r)
 	jsonw_key(&j, "dns");
 	jsonw_object_begin(&j);
 	jsonw_kuint(&j, "events", f.s.dns_events);
+	jsonw_kuint(&j, "index_pending", f.s.dns_index_pending);
 	jsonw_kuint(&j, "forwarded", f.s.dns_forwarded);
 	jsonw_kuint(&j, "folded", f.s.dns_folded);
 	jsonw_kuint(&j, "summaries", f.s.dns_summaries);
@@ -192,7 +193,9 @@ api_metrics(const struct api_ctx *ctx, struct api_response *r)
 	api_metric(b, "collectord_events_foreign_total", "counter",
 	    "Events naming another host than their source.", f.s.events_foreign);
 	api_metric(b, "collectord_dns_events_total", "counter",
-	    "Sysmon DNS queries indexed.", f.s.dns_events);
+	    "Sysmon DNS queries received.", f.s.dns_events);
+	api_metric(b, "collectord_dns_index_pending", "gauge",
+	    "Sysmon DNS queries acknowledged and not yet indexed.", f.s.dns_index_pending);
 	api_metric(b, "collectord_dns_forwarded_total", "counter",
 	    "DNS events passed to the SIEM stream.", f.s.dns_forwarded);
 	api_metric(b, "collectord_dns_folded_total", "counter",

@@ -11,6 +11,7 @@
 #include "event.h"
 #include "hosts.h"
 #include "index.h"
+#include "indexer.h"
 #include "ingest.h"
 #include "json.h"
 #include "log.h"
@@ -271,8 +272,7 @@ ingest_record_claim(struct store_txn *txn, struct records_batch *rb,
 
 static int
 ingest_alert(struct store_txn *txn, struct spool_writer *sw,
-    struct ingest_batch *b, const struct ingest_item *it, const char *kind,
-    const char *name)
+    const struct ingest_dns *d, const char *kind, const char *name)
 {
 	struct buf out;
 	struct jsonw json;
@@ -285,27 +285,55 @@ ingest_alert(struct store_txn *txn, struct spool_writer *sw,
 	jsonw_kstring(&json, "type", "dns_first_seen");
 	jsonw_kstring(&json, "scope", kind);
 	jsonw_kstring(&json, "domain", name);
-	jsonw_kstring(&json, "registered_domain", it->dns.regdom);
-	jsonw_kstring(&json, "host", it->host);
-	jsonw_kstring(&json, "image", it->dns.image);
-	jsonw_ktime(&json, "utc_time", it->dns.time_ms);
-	jsonw_kuint(&json, "query_status", it->dns.status);
-	jsonw_kstring(&json, "source", b->source);
+	jsonw_kstring(&json, "registered_domain", d->dns->regdom);
+	jsonw_kstring(&json, "host", d->host);
+	jsonw_kstring(&json, "image", d->dns->image);
+	jsonw_ktime(&json, "utc_time", d->dns->time_ms);
+	jsonw_kuint(&json, "query_status", d->dns->status);
+	jsonw_kstring(&json, "source", d->source);
 	jsonw_object_end(&json);
 	rc = jsonw_finish(&json);
 	if (rc == CD_EOK) {
 		rec.type = SPOOL_ALERT;
-		rec.received_ms = b->now_ms;
-		rec.source = b->source;
-		rec.host = it->host;
-		rec.subscription = b->subscription;
+		rec.received_ms = d->now_ms;
+		rec.source = d->source;
+		rec.host = d->host;
+		rec.subscription = d->subscription;
 		rec.data = (const char *)out.data;
 		rec.data_len = out.len;
 		rc = spool_writer_append(txn, sw, &rec);
 	}
 	buf_free(&out);
-	if (rc == CD_EOK)
-		b->res_alerts++;
+	return rc;
+}
+
+/* A LOLBAS alert for ev, when lolbas_check() finds one. Returns 1 when an
+ * alert was spooled, 0 when none, or an error. */
+static int
+ingest_lolbas_check(struct store_txn *txn, struct spool_writer *sw,
+    struct lolbas *lb, const struct event *ev, bool new_domain, int64_t now_ms,
+    const char *source, const char *host, const char *subscription)
+{
+	struct buf alert;
+	int rc;
+
+	buf_init(&alert, 0);
+	rc = lolbas_check(lb, ev, new_domain, &alert);
+	if (rc == 1) {
+		struct spool_rec rec = {
+			.type = SPOOL_ALERT,
+			.received_ms = now_ms,
+			.source = source,
+			.host = host,
+			.subscription = subscription,
+			.data = (const char *)alert.data,
+			.data_len = alert.len,
+		};
+		rc = spool_writer_append(txn, sw, &rec);
+		if (rc == CD_EOK)
+			rc = 1;
+	}
+	buf_free(&alert);
 	return rc;
 }
 
@@ -313,38 +341,61 @@ ingest_alert(struct store_txn *txn, struct spool_writer *sw,
  * LOLBAS detection (Sysmon practice, the regsvr32 example): a process
  * creation (Event ID 1) is remembered, in memory and in the store, so that
  * a DNS query (22) or connection (3) by a LOLBAS binary, in this batch or a
- * later one, yields an alert carrying its command line and parent.
+ * later one, yields an alert carrying its command line and parent. A DNS
+ * query the index takes later (dns_later) is checked there, once the index
+ * knows whether its name is new.
  */
 static int
 ingest_lolbas(struct store_txn *txn, struct spool_writer *sw,
-    struct ingest_batch *b, const struct ingest_item *it, bool new_domain)
+    struct ingest_batch *b, const struct ingest_item *it, bool dns_later)
 {
 	const struct event *ev = it->ev;
-	struct buf alert;
-	int rc = CD_EOK;
+	int rc;
 
 	if (ev->provider == NULL || strcmp(ev->provider, "Microsoft-Windows-Sysmon") != 0)
 		return CD_EOK;
 	if (ev->event_id == 1)
 		return lolbas_observe_put(b->lolbas, txn, ev);
-	if (ev->event_id != 22 && ev->event_id != 3)
+	if ((ev->event_id != 22 && ev->event_id != 3) || dns_later)
 		return CD_EOK;
-	buf_init(&alert, 0);
-	if (lolbas_check(b->lolbas, ev, new_domain, &alert) == 1) {
-		struct spool_rec rec = {
-			.type = SPOOL_ALERT,
-			.received_ms = b->now_ms,
-			.source = b->source,
-			.host = it->host,
-			.subscription = b->subscription,
-			.data = (const char *)alert.data,
-			.data_len = alert.len,
-		};
-		rc = spool_writer_append(txn, sw, &rec);
-		if (rc == CD_EOK)
-			b->res_alerts++;
+	rc = ingest_lolbas_check(txn, sw, b->lolbas, ev, false, b->now_ms,
+	    b->source, it->host, b->subscription);
+	if (rc == 1) {
+		b->res_alerts++;
+		rc = CD_EOK;
 	}
-	buf_free(&alert);
+	return rc;
+}
+
+int
+ingest_dns_apply(struct store_txn *txn, struct spool_writer *sw,
+    struct hosts_batch *hb, const struct ingest_dns *d, uint64_t *alerts)
+{
+	struct index_effects eff = { 0 };
+	struct hosts_delta hd = { .dns_queries = 1 };
+	int rc;
+
+	if ((rc = index_apply(txn, d->host, d->dns, &eff)) != CD_EOK)
+		return rc;
+	hd.domains = eff.new_on_host ? 1 : 0;
+	if (eff.new_domain && (rc = ingest_alert(txn, sw, d, "fleet", d->dns->name)) == CD_EOK)
+		(*alerts)++;
+	if (rc == CD_EOK && eff.new_on_host && !eff.new_domain &&
+	    (rc = ingest_alert(txn, sw, d, "host", d->dns->name)) == CD_EOK)
+		(*alerts)++;
+	if (rc == CD_EOK && eff.new_regdom && d->alert_regdom &&
+	    (rc = ingest_alert(txn, sw, d, "registered_domain", d->dns->regdom)) == CD_EOK)
+		(*alerts)++;
+	if (rc == CD_EOK && d->lolbas != NULL && d->ev != NULL) {
+		rc = ingest_lolbas_check(txn, sw, d->lolbas, d->ev, eff.new_domain,
+		    d->now_ms, d->source, d->host, d->subscription);
+		if (rc == 1) {
+			(*alerts)++;
+			rc = CD_EOK;
+		}
+	}
+	if (rc == CD_EOK)
+		rc = hosts_batch_update(txn, hb, d->host, d->now_ms, &hd);
 	return rc;
 }
 
@@ -356,8 +407,6 @@ ingest_event(struct store_txn *txn, struct spool_writer *sw,
 	struct spool_rec rec = { 0 };
 	struct hosts_delta hd = { 0 };
 	int rc;
-
-	bool new_domain = false;
 
 	it->seq = 0;	/* apply() may run again after an aborted group */
 	if (!it->ev->malformed && it->ev->has_record_id && it->host[0] != '\0') {
@@ -386,27 +435,26 @@ ingest_event(struct store_txn *txn, struct spool_writer *sw,
 	b->res_new++;
 	hd.events = 1;
 	if (it->has_dns) {
-		struct index_effects eff = { 0 };
-		if ((rc = index_apply(txn, it->host, &it->dns, &eff)) != CD_EOK)
-			return rc;
 		b->res_dns++;
-		hd.dns_queries = 1;
-		hd.domains = eff.new_on_host ? 1 : 0;
-		if (eff.new_domain)
-			rc = ingest_alert(txn, sw, b, it, "fleet", it->dns.name);
-		if (rc == CD_EOK && eff.new_on_host && !eff.new_domain)
-			rc = ingest_alert(txn, sw, b, it, "host", it->dns.name);
-		if (rc == CD_EOK && eff.new_regdom && b->alert_regdom)
-			rc = ingest_alert(txn, sw, b, it, "registered_domain", it->dns.regdom);
-		if (rc != CD_EOK)
-			return rc;
-		new_domain = eff.new_domain;
+		/* With an indexer the observation is indexed after the Ack,
+		 * from the spool record just written (indexer.h). */
+		if (b->indexer == NULL) {
+			struct ingest_dns d = {
+				.host = it->host, .dns = &it->dns, .ev = it->ev,
+				.source = b->source, .subscription = b->subscription,
+				.now_ms = b->now_ms, .alert_regdom = b->alert_regdom,
+				.lolbas = !it->foreign && !it->ev->malformed ? b->lolbas : NULL,
+			};
+			if ((rc = ingest_dns_apply(txn, sw, hb, &d, &b->res_alerts)) != CD_EOK)
+				return rc;
+		}
 	}
 	if (b->lolbas != NULL && !it->foreign && !it->ev->malformed &&
-	    (rc = ingest_lolbas(txn, sw, b, it, new_domain)) != CD_EOK)
+	    (rc = ingest_lolbas(txn, sw, b, it, it->has_dns)) != CD_EOK)
 		return rc;
 	/* Foreign events are kept and forwarded but not counted for the host
-	 * they name: that host did not send them. */
+	 * they name: that host did not send them. After the index, which
+	 * may have created the host's record (hosts_batch_update). */
 	if (!it->foreign && it->host[0] != '\0')
 		rc = hosts_batch_update(txn, hb, it->host, b->now_ms, &hd);
 	return rc;
@@ -468,6 +516,8 @@ ingest_done(int rc, void *arg)
 	if (rc != CD_EOK)
 		log_warn("store", "source=%s batch of %zu events not stored: %s",
 		    b->source, b->n, cd_strerror(rc));
+	else if (b->indexer != NULL)
+		indexer_take(b->indexer, b);
 	b->on_done(b, rc);
 }
 

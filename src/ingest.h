@@ -17,7 +17,10 @@
 #include "store.h"
 
 struct event;
+struct hosts_batch;
+struct indexer;
 struct lolbas;
+struct spool_writer;
 
 enum ingest_kind {
 	INGEST_EVENTS,
@@ -47,6 +50,9 @@ struct ingest_batch {
 	int64_t		  now_ms;	/**< arrival time */
 	bool		  alert_regdom;	/**< also alert on new registered domains */
 	struct lolbas	 *lolbas;	/**< LOLBAS detection (borrowed), or NULL */
+	/** Indexes the batch's DNS observations after the Ack (borrowed), or
+	 * NULL: they are indexed in the batch's own transaction. */
+	struct indexer	 *indexer;
 	struct ingest_item *items;
 	size_t		  n;
 	size_t		  cap;
@@ -71,6 +77,26 @@ void ingest_batch_free(struct ingest_batch *b);
 
 /** Submit the batch to the store; on_done runs after the commit. */
 int ingest_submit(struct store *st, struct ingest_batch *b);
+
+/** One DNS observation to index, with what its alerts name. Borrowed. */
+struct ingest_dns {
+	const char		*host;		/**< lower-cased Computer */
+	const struct dns_obs	*dns;
+	const struct event	*ev;		/**< for the LOLBAS check, or NULL */
+	const char		*source;
+	const char		*subscription;
+	int64_t			 now_ms;	/**< arrival time */
+	bool			 alert_regdom;
+	struct lolbas		*lolbas;	/**< LOLBAS detection, or NULL */
+};
+
+/**
+ * Index one observation inside a write job: the DNS index, its first-seen
+ * alerts and the LOLBAS check of its process (spooled through sw), the
+ * host's DNS counters (through hb). *alerts counts the alerts spooled.
+ */
+int ingest_dns_apply(struct store_txn *txn, struct spool_writer *sw,
+    struct hosts_batch *hb, const struct ingest_dns *d, uint64_t *alerts);
 
 /** The stored bookmark of (source, subscription) as a new string, or NULL. */
 int ingest_bookmark_get(struct store_txn *txn, const char *source,

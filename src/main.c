@@ -24,6 +24,7 @@
 #include "listener.h"
 #include "log.h"
 #include "maint.h"
+#include "indexer.h"
 #include "lolbas.h"
 #include "output.h"
 #include "priv.h"
@@ -203,6 +204,7 @@ struct main_state {
 	struct wsman		*wsman;
 	struct listener		*lst;
 	struct store		*st;
+	struct indexer		*indexer;
 	const struct subscription_set *subs;
 };
 
@@ -217,6 +219,7 @@ main_api_stats(void *arg, struct api_stats *out)
 	out->events_acked = ws.events_acked;
 	out->events_rejected = ws.events_received - ws.events_acked;
 	out->dns_events = ws.dns_events;
+	out->dns_index_pending = indexer_pending(ms->indexer);
 	out->wef_requests = ws.requests;
 	out->wef_enumerates = ws.enumerates;
 	out->wef_heartbeats = ws.heartbeats;
@@ -308,6 +311,7 @@ main(int argc, char **argv)
 	struct main_state ms = { .lock = PTHREAD_MUTEX_INITIALIZER };
 	struct listener *lst = NULL;
 	struct lolbas *lolbas = NULL;
+	struct indexer *indexer = NULL;
 	struct evcache *evcache = NULL;
 	/* Superseded configurations stay alive until exit: requests in
 	 * flight may still read them. Reloads are rare, the cost is small. */
@@ -409,6 +413,14 @@ main(int argc, char **argv)
 		    cd_strerror(rc));
 	}
 	wsman_set_gate(wsman, main_spool_full, &ms);
+	/* After the LOLBAS list: the indexer checks the DNS queries of LOLBAS
+	 * binaries. Before the listener: it reads back what the last run
+	 * acknowledged but did not index. */
+	if ((rc = indexer_new(&indexer, st, lolbas, conf->dns.alert_registered_domain)) != CD_EOK ||
+	    (rc = indexer_start(indexer)) != CD_EOK)
+		goto out;
+	wsman_set_indexer(wsman, indexer);
+	outputs_set_prune_floor(ms.outs, indexer_prune_floor, indexer);
 	if (conf->api.tokens_file != NULL &&
 	    (rc = apiauth_load(conf->api.tokens_file, &tokens)) != CD_EOK) {
 		log_err("main", "cannot load API tokens from %s: %s",
@@ -427,6 +439,7 @@ main(int argc, char **argv)
 	}
 	ms.wsman = wsman;
 	ms.st = st;
+	ms.indexer = indexer;
 	ms.subs = subs;
 	api.store = st;
 	api.conf = conf;
@@ -479,6 +492,7 @@ main(int argc, char **argv)
 			}
 			ms.outs = nouts;
 			outputs_set_evcache(nouts, evcache);
+			outputs_set_prune_floor(nouts, indexer_prune_floor, indexer);
 			pthread_mutex_unlock(&ms.lock);
 			log_set_level(nconf->log_level);
 			maint_reset();	/* a new retention applies at once */
@@ -504,6 +518,11 @@ out:
 	 * the connections and the store. */
 	listener_quiesce(lst);
 	wsman_shutdown(wsman);
+	/* Every batch is answered: index what they brought, while the store
+	 * is open. */
+	indexer_free(indexer);
+	indexer = NULL;
+	ms.indexer = NULL;
 	/* Under the lock, as on reload: listener threads still ask the spool
 	 * gate (main_spool_full) until listener_stop(). */
 	pthread_mutex_lock(&ms.lock);

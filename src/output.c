@@ -122,6 +122,8 @@ struct outputs {
 	atomic_uint_fast64_t	 next_seq;	/* spool's next seq, last seen */
 	pthread_mutex_t		 prune_lock;
 	uint64_t		 pruned_to;	/* spool entries <= this are gone */
+	uint64_t		(*prune_floor)(void *);	/* what else still needs the spool */
+	void			*prune_floor_arg;
 	uint64_t		 spool_cap;
 	_Atomic(struct evcache *) evcache;	/* parsed events from ingest, or NULL */
 };
@@ -867,6 +869,8 @@ output_thread(void *arg)
 struct output_prune_job {
 	uint64_t upto;
 	uint64_t deleted;
+	uint64_t (*floor)(void *);
+	void	*floor_arg;
 };
 
 static int
@@ -877,6 +881,13 @@ output_prune_apply(struct store_txn *txn, void *arg)
 	int rc;
 
 	j->deleted = 0;
+	/* Read here, on the writer thread: every committed batch's DNS
+	 * queries have been handed to the indexer by now. */
+	if (j->floor != NULL) {
+		uint64_t f = j->floor(j->floor_arg);
+		if (j->upto > f)
+			j->upto = f;
+	}
 	if ((rc = store_iter_open(txn, STORE_DBI_SPOOL, &it)) != CD_EOK)
 		return rc;
 	for (rc = store_iter_seek(it, NULL, 0); rc == CD_EOK && j->deleted < OUTPUT_PRUNE_MAX;) {
@@ -921,11 +932,13 @@ outputs_prune(struct outputs *all)
 	pthread_mutex_lock(&all->prune_lock);
 	int rc = CD_EOK;
 	while (upto > all->pruned_to && !atomic_load(&all->stop)) {
-		struct output_prune_job j = { .upto = upto };
+		struct output_prune_job j = {
+			.upto = upto, .floor = all->prune_floor, .floor_arg = all->prune_floor_arg,
+		};
 		if ((rc = store_run(all->st, output_prune_apply, &j)) != CD_EOK)
 			break;
 		if (j.deleted < OUTPUT_PRUNE_MAX) {
-			all->pruned_to = upto;
+			all->pruned_to = j.upto;
 			break;
 		}
 	}
@@ -989,6 +1002,15 @@ outputs_set_evcache(struct outputs *all, struct evcache *ec)
 	evcache_set_enabled(ec, all != NULL && all->n > 0);
 	if (all != NULL)
 		atomic_store(&all->evcache, ec);
+}
+
+void
+outputs_set_prune_floor(struct outputs *all, uint64_t (*floor)(void *), void *arg)
+{
+	if (all == NULL)
+		return;
+	all->prune_floor = floor;
+	all->prune_floor_arg = arg;
 }
 
 void

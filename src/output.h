@@ -114,6 +114,12 @@ struct evcache;
  * when none could start. Thread-safe against the running outputs.
  */
 void outputs_set_evcache(struct outputs *o, struct evcache *ec);
+/**
+ * Spool pruning never passes floor(arg), called on the writer thread inside
+ * the pruning job (the indexer's oldest waiting observation). Set before
+ * the first outputs_prune().
+ */
+void outputs_set_prune_floor(struct outputs *o, uint64_t (*floor)(void *), void *arg);
 
 /** SIGHUP: ask every sink to reopen. */
 void outputs_reopen(struct outputs *o);

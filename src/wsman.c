@@ -42,6 +42,7 @@ struct wsman {
 	size_t				 nthumbs;
 	bool				 stopping;
 	struct lolbas			*lolbas;
+	struct indexer			*indexer;
 	struct evcache			*evcache;	/**< parsed events for the outputs, or NULL */
 	bool				(*gate_full)(void *);
 	void				*gate_arg;
@@ -183,6 +184,12 @@ wsman_set_config(struct wsman *w, const struct cd_conf *conf,
 	w->nthumbs = n;
 	pthread_rwlock_unlock(&w->lock);
 	wsman_thumbs_free(old, nold);
+}
+
+void
+wsman_set_indexer(struct wsman *w, struct indexer *ix)
+{
+	w->indexer = ix;
 }
 
 void
@@ -478,7 +485,7 @@ wsman_delivered(struct ingest_batch *b, int rc)
 			/* The parsed events go to the outputs' cache (which then
 			 * owns them) instead of being parsed again there. */
 			for (size_t i = 0; w->evcache != NULL && i < b->n; i++)
-				if (b->items[i].seq != 0 &&
+				if (b->items[i].seq != 0 && b->items[i].ev != NULL &&
 				    evcache_put(w->evcache, b->items[i].seq, b->items[i].ev))
 					b->items[i].ev = NULL;
 			atomic_fetch_add(&w->batches_acked, 1);
@@ -587,6 +594,7 @@ wsman_delivery(struct wsman *w, const struct wsman_request *req,
 	b->now_ms = wsman_now_ms();
 	b->alert_regdom = conf->dns.alert_registered_domain;
 	b->lolbas = w->lolbas;
+	b->indexer = w->indexer;
 	if (msg->bookmark != NULL && (b->bookmark = strdup(msg->bookmark)) == NULL) {
 		rc = -ENOMEM;
 		goto fail;

@@ -81,7 +81,10 @@ typedef void (*wsman_done_fn)(void *arg);
 int wsman_handle(struct wsman *w, const struct wsman_request *req,
     struct wsman_reply *rep, wsman_done_fn done, void *arg);
 
+struct indexer;
 struct lolbas;
+/** DNS queries are indexed after the Ack by ix (indexer.h); NULL: with their batch. */
+void wsman_set_indexer(struct wsman *w, struct indexer *ix);
 /** Enable LOLBAS alerts (borrowed; set once at start-up). */
 void wsman_set_lolbas(struct wsman *w, struct lolbas *lb);
 

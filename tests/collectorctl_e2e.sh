@@ -56,6 +56,9 @@ done
     --machine-id-from-events --heartbeat --end --batch 50 "$data"/*.xml \
     >"$tmp/replay.out" 2>"$tmp/replay.err" || fail "replay: $(tail -n 3 "$tmp/replay.err")"
 grep -q ' errors=0 ' "$tmp/replay.out" || fail "replay errors: $(cat "$tmp/replay.out")"
+# The DNS index is applied a moment after the Ack.
+python3 "$top_srcdir/tests/wait_indexed.py" "http://127.0.0.1:$api_port" ||
+	fail "the index did not catch up"
 
 # The comparison itself, in Python: collectorctl --json for each question.
 python3 - "$ctl" "127.0.0.1:$api_port" "$data/expected_dns.json" <<'EOF' || fail "API answers differ"

@@ -14,6 +14,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from wait_indexed import wait_indexed  # noqa: E402
+
 TOP_SRCDIR = os.environ.get("top_srcdir") or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOP_BUILDDIR = os.environ.get("top_builddir") or os.path.join(TOP_SRCDIR, "build")
 DATA = os.path.join(TOP_SRCDIR, "tests", "data")
@@ -132,7 +135,11 @@ class Daemon:
             conn.close()
         return out
 
-    def api(self, path, headers=None):
+    def api(self, path, headers=None, indexed=True):
+        """GET an API path. With indexed, first wait until the DNS index
+        holds every acknowledged query (it is applied after the Ack)."""
+        if indexed:
+            wait_indexed("http://127.0.0.1:%d" % self.api_port, headers)
         conn = http.client.HTTPConnection("127.0.0.1", self.api_port, timeout=30)
         conn.request("GET", path, headers=headers or {})
         r = conn.getresponse()

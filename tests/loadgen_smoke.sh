@@ -99,6 +99,9 @@ dup=$(stat_of events.duplicate)
 # The second run resumed after the bookmarks: nothing was sent twice.
 [ "$dup" = 0 ] || fail "$dup re-delivered records: bookmarks not resumed"
 echo "ok: daemon acked $acked events ($dup re-delivered)"
+# The DNS index is applied a moment after the Ack.
+python3 "$top_srcdir/tests/wait_indexed.py" "http://127.0.0.1:$api" ||
+	fail "the index did not catch up"
 code=$(curl -s -o "$tmp/wpad.json" -w '%{http_code}' "http://127.0.0.1:$api/api/v1/domains/wpad")
 [ "$code" = 200 ] || fail "domain lookup: HTTP $code"
 grep -q '"host_count"' "$tmp/wpad.json" || fail "domain lookup: $(cat "$tmp/wpad.json")"

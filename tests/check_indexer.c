@@ -1,0 +1,337 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <check.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+
+#include "err.h"
+#include "event.h"
+#include "harness.h"
+#include "indexer.h"
+#include "ingest.h"
+#include "lolbas.h"
+#include "spool.h"
+#include "store.h"
+
+/*
+ * The indexer (DNS index after the Ack) must leave the store as indexing
+ * inside each batch's transaction does: the real Sysmon data is ingested
+ * both ways (each file twice, foreign and malformed events mixed in, as in
+ * check_ingest), and the two stores are compared: every database but the
+ * spool and meta byte for byte, the spool's events in order, and its
+ * alerts as a set (the indexer spools a DNS query's alerts after the
+ * events acknowledged meanwhile, so their seqs differ).
+ */
+
+struct run {
+	size_t	 done;
+	size_t	 dns;		/* observations reported by the batches */
+	bool	 failed;
+};
+
+static struct run run;
+
+static void
+on_done(struct ingest_batch *b, int rc)
+{
+	if (rc != CD_EOK)
+		run.failed = true;
+	run.dns += b->res_dns;
+	ingest_batch_free(b);
+	run.done++;
+}
+
+static void
+sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static char *
+lower_dup(const char *s)
+{
+	char *d = strdup(s != NULL ? s : "");
+
+	for (char *p = d; *p != '\0'; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p + 32);
+	return d;
+}
+
+static size_t nbatches;
+
+static struct ingest_batch *
+new_batch(const char *source, struct lolbas *lb, struct indexer *ix)
+{
+	struct ingest_batch *b;
+
+	ck_assert_int_eq(ingest_batch_new(&b, INGEST_EVENTS), CD_EOK);
+	b->source = strdup(source);
+	b->source_host = strdup("ws1.example");
+	b->subscription = strdup("sub-1");
+	b->version = strdup("v1");
+	b->now_ms = 1700000000000LL + (int64_t)nbatches * 1000;
+	b->alert_regdom = true;
+	b->lolbas = lb;
+	b->indexer = ix;
+	b->on_done = on_done;
+	nbatches++;
+	return b;
+}
+
+/* Every file of the real data, twice, as batches of 37 events. */
+static void
+ingest_all(struct store *st, struct lolbas *lb, struct indexer *ix)
+{
+	memset(&run, 0, sizeof(run));
+	nbatches = 0;
+	size_t submitted = 0;
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t f = 0; f < HARNESS_NSYSMON_FILES; f++) {
+			const char *rel = harness_sysmon_files[f];
+			char *data = harness_read_data(rel, NULL), *line, *nl;
+			struct ingest_batch *b = NULL;
+			char source[128];
+			size_t k = 0;
+
+			snprintf(source, sizeof(source), "src-%s", rel + 7);
+			for (line = data; *line != '\0'; line = nl + 1, k++) {
+				struct event *ev = NULL;
+				nl = strchr(line, '\n');
+				ck_assert(nl != NULL);
+				if (b == NULL)
+					b = new_batch(source, lb, ix);
+				ck_assert_int_eq(event_parse(line, (size_t)(nl - line), &ev), CD_EOK);
+				if (pass == 0 && k % 50 == 7) {
+					event_free(ev);
+					ck_assert_int_eq(event_parse("<Event><System>", 15, &ev), CD_EOK);
+				}
+				ck_assert_int_eq(ingest_batch_add(b, ev,
+				    lower_dup(ev->computer), k % 11 == 5), CD_EOK);
+				if (b->n == 37) {
+					ck_assert_int_eq(ingest_submit(st, b), CD_EOK);
+					submitted++;
+					b = NULL;
+				}
+			}
+			if (b != NULL) {
+				ck_assert_int_eq(ingest_submit(st, b), CD_EOK);
+				submitted++;
+			}
+			free(data);
+		}
+	}
+	/* store_run() waits for everything queued before it. */
+	while (run.done < submitted)
+		sleep_ms(10);
+	ck_assert(!run.failed);
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The digest described at the top; *alerts counts the spooled alerts. */
+static void
+store_digest(struct store *st, char hex[65], size_t *alerts)
+{
+	struct store_txn *txn;
+	unsigned char d[EVP_MAX_MD_SIZE];
+	unsigned dlen;
+	char **al = NULL;
+	size_t nal = 0;
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+
+	ck_assert(md != NULL);
+	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+	ck_assert_int_eq(store_read_begin(st, &txn), CD_EOK);
+	for (int dbi = 0; dbi < STORE_DBI_COUNT; dbi++) {
+		struct store_iter *it;
+		int rc;
+
+		if (dbi == STORE_DBI_META)
+			continue;
+		EVP_DigestUpdate(md, store_dbi_name(dbi), strlen(store_dbi_name(dbi)) + 1);
+		ck_assert_int_eq(store_iter_open(txn, dbi, &it), CD_EOK);
+		for (rc = store_iter_seek(it, NULL, 0); rc == CD_EOK;
+		    rc = store_iter_next(it)) {
+			struct store_val k, v;
+			struct spool_rec r;
+
+			store_iter_get(it, &k, &v);
+			if (dbi != STORE_DBI_SPOOL) {
+				EVP_DigestUpdate(md, k.data, k.len);
+				EVP_DigestUpdate(md, "\n", 1);
+				EVP_DigestUpdate(md, v.data, v.len);
+				EVP_DigestUpdate(md, "\n", 1);
+				continue;
+			}
+			ck_assert_int_eq(spool_decode(&k, &v, &r), CD_EOK);
+			if (r.type == SPOOL_ALERT) {
+				al = realloc(al, (nal + 1) * sizeof(*al));
+				ck_assert(al != NULL);
+				ck_assert(asprintf(&al[nal++], "%s|%s|%lld|%.*s", r.host,
+				    r.source, (long long)r.received_ms, (int)r.data_len,
+				    r.data) > 0);
+				continue;
+			}
+			EVP_DigestUpdate(md, &r.flags, 1);
+			EVP_DigestUpdate(md, r.host, strlen(r.host) + 1);
+			EVP_DigestUpdate(md, r.data, r.data_len);
+		}
+		ck_assert_int_eq(rc, CD_ENOTFOUND);
+		store_iter_close(it);
+	}
+	store_read_end(txn);
+	qsort(al, nal, sizeof(*al), cmp_str);
+	for (size_t i = 0; i < nal; i++) {
+		EVP_DigestUpdate(md, al[i], strlen(al[i]) + 1);
+		free(al[i]);
+	}
+	free(al);
+	*alerts = nal;
+	EVP_DigestFinal_ex(md, d, &dlen);
+	EVP_MD_CTX_free(md);
+	for (unsigned i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", d[i]);
+}
+
+static struct lolbas *
+load_lolbas(void)
+{
+	struct lolbas *lb = NULL;
+	char path[4096];
+	const char *top = getenv("top_srcdir");
+
+	snprintf(path, sizeof(path), "%s/data/lolbas.txt", top ? top : "..");
+	ck_assert_int_eq(lolbas_load(path, &lb), CD_EOK);
+	return lb;
+}
+
+/* The reference: every batch indexes its own DNS queries. */
+static void
+reference_digest(struct lolbas *lb, char hex[65], size_t *alerts)
+{
+	char *dir;
+	struct store *st = harness_store_open(&dir);
+
+	ingest_all(st, lb, NULL);
+	store_digest(st, hex, alerts);
+	harness_store_close(st, dir);
+}
+
+/* Count the (host, domain) pairs: 0 means nothing is indexed yet. */
+static size_t
+pairs(struct store *st)
+{
+	struct store_txn *txn;
+	struct store_iter *it;
+	size_t n = 0;
+	int rc;
+
+	ck_assert_int_eq(store_read_begin(st, &txn), CD_EOK);
+	ck_assert_int_eq(store_iter_open(txn, STORE_DBI_DNS_HOSTDOM, &it), CD_EOK);
+	for (rc = store_iter_seek(it, NULL, 0); rc == CD_EOK; rc = store_iter_next(it))
+		n++;
+	store_iter_close(it);
+	store_read_end(txn);
+	return n;
+}
+
+START_TEST(test_same_as_inline)
+{
+	struct lolbas *lb = load_lolbas();
+	struct indexer *ix = NULL;
+	char ref[65], got[65], *dir;
+	size_t ref_alerts, got_alerts;
+
+	reference_digest(lb, ref, &ref_alerts);
+	struct store *st = harness_store_open(&dir);
+	ck_assert_int_eq(indexer_new(&ix, st, lb, true), CD_EOK);
+	ingest_all(st, lb, ix);
+	/* Acknowledged, not indexed yet: the thread was never started. */
+	ck_assert_uint_gt(run.dns, 100);
+	ck_assert_uint_eq(indexer_pending(ix), run.dns);
+	ck_assert_uint_eq(pairs(st), 0);
+	/* Spool pruning stops before the oldest one waiting. */
+	uint64_t floor = indexer_prune_floor(ix);
+	ck_assert_uint_gt(floor, 0);
+	ck_assert_uint_lt(floor, UINT64_MAX);
+	ck_assert_int_eq(indexer_flush(ix), CD_EOK);
+	ck_assert_uint_eq(indexer_pending(ix), 0);
+	ck_assert_uint_eq(indexer_prune_floor(ix), UINT64_MAX);
+	store_digest(st, got, &got_alerts);
+	ck_assert_uint_gt(ref_alerts, 10);
+	ck_assert_uint_eq(got_alerts, ref_alerts);
+	ck_assert_str_eq(got, ref);
+	indexer_free(ix);
+	harness_store_close(st, dir);
+	lolbas_free(lb);
+}
+END_TEST
+
+/* Acknowledged but not indexed when the daemon stopped (a crash): the next
+ * start reads them back from the spool and the index ends up the same. */
+START_TEST(test_recovered_after_restart)
+{
+	struct lolbas *lb = load_lolbas();
+	struct indexer *ix = NULL;
+	struct store_options opt = { .nosync = true };
+	char ref[65], got[65], *dir;
+	size_t ref_alerts, got_alerts;
+
+	reference_digest(lb, ref, &ref_alerts);
+	struct store *st = harness_store_open(&dir);
+	ck_assert_int_eq(indexer_new(&ix, st, lb, true), CD_EOK);
+	ingest_all(st, lb, ix);
+	size_t pending = indexer_pending(ix);
+	ck_assert_uint_gt(pending, 100);
+	/* Never started: freeing drops what waits, as a crash would. */
+	indexer_free(ix);
+	store_close(st);
+	opt.dir = dir;
+	ck_assert_int_eq(store_open(&st, &opt), CD_EOK);
+	ck_assert_uint_eq(pairs(st), 0);
+	ck_assert_int_eq(indexer_new(&ix, st, lb, true), CD_EOK);
+	ck_assert_uint_eq(indexer_pending(ix), pending);
+	ck_assert_int_eq(indexer_start(ix), CD_EOK);
+	/* The thread indexes them by itself. */
+	for (int i = 0; i < 500 && indexer_pending(ix) > 0; i++)
+		sleep_ms(10);
+	ck_assert_uint_eq(indexer_pending(ix), 0);
+	indexer_free(ix);
+	/* Nothing is read back twice after a clean stop. */
+	ck_assert_int_eq(indexer_new(&ix, st, lb, true), CD_EOK);
+	ck_assert_uint_eq(indexer_pending(ix), 0);
+	indexer_free(ix);
+	store_digest(st, got, &got_alerts);
+	ck_assert_uint_eq(got_alerts, ref_alerts);
+	ck_assert_str_eq(got, ref);
+	harness_store_close(st, dir);
+	lolbas_free(lb);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("indexer");
+	TCase *tc = tcase_create("indexer");
+
+	tcase_set_timeout(tc, 240);
+	tcase_add_test(tc, test_same_as_inline);
+	tcase_add_test(tc, test_recovered_after_restart);
+	suite_add_tcase(s, tc);
+	return harness_run(s);
+}
