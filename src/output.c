@@ -1026,11 +1026,13 @@ outputs_stop(struct outputs *all)
 	if (all == NULL)
 		return;
 	atomic_store(&all->stop, true);
-	for (size_t i = 0; i < all->n; i++) {
+	/* Every thread first: a running one reads the others' progress
+	 * (output_cache_trim), so none is freed while one still runs. */
+	for (size_t i = 0; i < all->n; i++)
 		if (all->v[i]->started)
 			pthread_join(all->v[i]->thread, NULL);
+	for (size_t i = 0; i < all->n; i++)
 		output_free(all->v[i]);
-	}
 	pthread_mutex_destroy(&all->prune_lock);
 	free(all->v);
 	free(all);
