@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "be64.h"
 #include "err.h"
 #include "hosts.h"
 #include "index.h"
@@ -64,8 +65,6 @@ struct index_agg {
 };
 
 static int	 index_get_varint(const uint8_t **pp, const uint8_t *end, uint64_t *v);
-static void	 index_put_be64(uint8_t *p, uint64_t v);
-static uint64_t	 index_get_be64(const uint8_t *p);
 static size_t	 index_agg_encode(const struct index_agg *a, enum index_agg_kind kind,
 		    uint8_t *out);
 static int	 index_agg_decode(const void *data, size_t len,
@@ -114,28 +113,6 @@ index_get_varint(const uint8_t **pp, const uint8_t *end, uint64_t *v)
 	return CD_EOK;
 }
 
-static void
-index_put_be64(uint8_t *p, uint64_t v)
-{
-	int i;
-
-	for (i = 7; i >= 0; i--) {
-		p[i] = (uint8_t)v;
-		v >>= 8;
-	}
-}
-
-static uint64_t
-index_get_be64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
 /* Varints keep a typical pair value near 20 bytes: last is stored as its
  * distance from first, counts and ids are small numbers. */
 static size_t
@@ -144,7 +121,7 @@ index_agg_encode(const struct index_agg *a, enum index_agg_kind kind, uint8_t *o
 	size_t n = 0, i;
 
 	out[n++] = INDEX_VERSION;
-	index_put_be64(out + n, (uint64_t)a->first);
+	be64_put(out + n, (uint64_t)a->first);
 	n += 8;
 	n += varint_put(out + n, (uint64_t)(a->last - a->first));
 	n += varint_put(out + n, a->count);
@@ -173,7 +150,7 @@ index_agg_decode(const void *data, size_t len, enum index_agg_kind kind,
 	memset(a, 0, sizeof(*a));
 	if (len < 10 || p[0] != INDEX_VERSION)
 		return CD_ECORRUPT;
-	a->first = (int64_t)index_get_be64(p + 1);
+	a->first = (int64_t)be64_get(p + 1);
 	p += 9;
 	for (i = 0; i < nv; i++)
 		if (index_get_varint(&p, end, &v[i]) != CD_EOK)
@@ -218,8 +195,8 @@ static void
 index_ip_encode(int64_t first, int64_t last, uint8_t out[INDEX_IP_VALLEN])
 {
 	out[0] = INDEX_VERSION;
-	index_put_be64(out + 1, (uint64_t)first);
-	index_put_be64(out + 9, (uint64_t)last);
+	be64_put(out + 1, (uint64_t)first);
+	be64_put(out + 9, (uint64_t)last);
 }
 
 static int
@@ -229,8 +206,8 @@ index_ip_decode(const void *data, size_t len, int64_t *first, int64_t *last)
 
 	if (len < INDEX_IP_VALLEN || p[0] != INDEX_VERSION)
 		return CD_ECORRUPT;
-	*first = (int64_t)index_get_be64(p + 1);
-	*last = (int64_t)index_get_be64(p + 9);
+	*first = (int64_t)be64_get(p + 1);
+	*last = (int64_t)be64_get(p + 9);
 	return CD_EOK;
 }
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "be64.h"
 #include "buf.h"
 #include "err.h"
 #include "event.h"
@@ -104,25 +105,6 @@ ingest_key(uint8_t *key, size_t *klen, const char *subscription, const char *sou
 	return CD_EOK;
 }
 
-static void
-ingest_put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--) {
-		p[i] = (uint8_t)v;
-		v >>= 8;
-	}
-}
-
-static uint64_t
-ingest_get64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v = (v << 8) | p[i];
-	return v;
-}
-
 /* Source record: u8 version | i64 first | i64 last | i64 heartbeat |
  * i64 ended | u64 events | version string (to the end). */
 static int
@@ -133,11 +115,11 @@ ingest_source_decode(const struct store_val *v, struct ingest_source_info *out)
 	memset(out, 0, sizeof(*out));
 	if (v->len < 41 || p[0] != INGEST_SOURCE_VERSION)
 		return CD_ECORRUPT;
-	out->first_seen = (int64_t)ingest_get64(p + 1);
-	out->last_seen = (int64_t)ingest_get64(p + 9);
-	out->last_heartbeat = (int64_t)ingest_get64(p + 17);
-	out->ended = (int64_t)ingest_get64(p + 25);
-	out->events = ingest_get64(p + 33);
+	out->first_seen = (int64_t)be64_get(p + 1);
+	out->last_seen = (int64_t)be64_get(p + 9);
+	out->last_heartbeat = (int64_t)be64_get(p + 17);
+	out->ended = (int64_t)be64_get(p + 25);
+	out->events = be64_get(p + 33);
 	size_t vl = v->len - 41;
 	if (vl >= sizeof(out->version))
 		vl = sizeof(out->version) - 1;
@@ -247,11 +229,11 @@ ingest_source_update(struct store_txn *txn, struct ingest_batch *b)
 	if (b->version != NULL)
 		snprintf(si.version, sizeof(si.version), "%s", b->version);
 	val[0] = INGEST_SOURCE_VERSION;
-	ingest_put64(val + 1, (uint64_t)si.first_seen);
-	ingest_put64(val + 9, (uint64_t)si.last_seen);
-	ingest_put64(val + 17, (uint64_t)si.last_heartbeat);
-	ingest_put64(val + 25, (uint64_t)si.ended);
-	ingest_put64(val + 33, si.events);
+	be64_put(val + 1, (uint64_t)si.first_seen);
+	be64_put(val + 9, (uint64_t)si.last_seen);
+	be64_put(val + 17, (uint64_t)si.last_heartbeat);
+	be64_put(val + 25, (uint64_t)si.ended);
+	be64_put(val + 33, si.events);
 	size_t vl = strlen(si.version);
 	memcpy(val + 41, si.version, vl);
 	return store_put(txn, STORE_DBI_SOURCES, key, klen, val, 41 + vl);

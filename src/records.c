@@ -5,30 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "be64.h"
 #include "err.h"
 #include "log.h"
 #include "records.h"
 #include "store.h"
 #include "varint.h"
-
-static void
-records_put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--) {
-		p[i] = (uint8_t)v;
-		v >>= 8;
-	}
-}
-
-static uint64_t
-records_get64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v = (v << 8) | p[i];
-	return v;
-}
 
 /*
  * The first interval whose hi is >= id (e->n when none): id is claimed when
@@ -264,7 +246,7 @@ records_load(struct store_txn *txn, struct records_ent *e, size_t *folded)
 			e->legacy = true;
 			break;
 		}
-		if ((rc = records_claim_mem(e, records_get64(
+		if ((rc = records_claim_mem(e, be64_get(
 		    (const uint8_t *)k.data + e->klen))) < 0)
 			goto out;
 		if ((rc = store_iter_del(it)) != CD_EOK)
@@ -343,7 +325,7 @@ records_batch_claim(struct store_txn *txn, struct records_batch *rb,
 		struct store_val v;
 
 		memcpy(key, e->key, e->klen);
-		records_put64(key + e->klen, record_id);
+		be64_put(key + e->klen, record_id);
 		rc = store_get(txn, STORE_DBI_RECORDS, key, e->klen + 8, &v);
 		if (rc == CD_EOK)
 			return 0;

@@ -5,31 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "be64.h"
 #include "err.h"
 #include "spool.h"
 #include "store.h"
 
 #define SPOOL_VERSION	1
 #define SPOOL_META_NEXT	"spool_next"
-
-static void
-spool_be64(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--) {
-		p[i] = (uint8_t)v;
-		v >>= 8;
-	}
-}
-
-static uint64_t
-spool_get_be64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v = (v << 8) | p[i];
-	return v;
-}
 
 int
 spool_next_seq(struct store_txn *txn, uint64_t *out)
@@ -46,7 +28,7 @@ spool_next_seq(struct store_txn *txn, uint64_t *out)
 		return rc;
 	if (v.len != 8)
 		return CD_ECORRUPT;
-	*out = spool_get_be64(v.data);
+	*out = be64_get(v.data);
 	return CD_EOK;
 }
 
@@ -76,7 +58,7 @@ spool_writer_append(struct store_txn *txn, struct spool_writer *w,
 	 * (and the malloc_consolidate it set off) was in the profile. The
 	 * sequence only grows, so pages are filled in append mode. */
 	void *val;
-	spool_be64(key, seq);
+	be64_put(key, seq);
 	rc = store_append_reserve(txn, STORE_DBI_SPOOL, key, sizeof(key), len,
 	    &val);
 	if (rc != CD_EOK)
@@ -85,7 +67,7 @@ spool_writer_append(struct store_txn *txn, struct spool_writer *w,
 	*p++ = SPOOL_VERSION;
 	*p++ = rec->type;
 	*p++ = rec->flags;
-	spool_be64(p, (uint64_t)rec->received_ms);
+	be64_put(p, (uint64_t)rec->received_ms);
 	p += 8;
 	memcpy(p, src, ls); p += ls;
 	memcpy(p, host, lh); p += lh;
@@ -106,7 +88,7 @@ spool_writer_end(struct store_txn *txn, struct spool_writer *w)
 	 * empty store), as appending record by record left it. */
 	if (w->next == w->start)
 		return CD_EOK;
-	spool_be64(next, w->next);
+	be64_put(next, w->next);
 	return store_put(txn, STORE_DBI_META, SPOOL_META_NEXT,
 	    sizeof(SPOOL_META_NEXT) - 1, next, sizeof(next));
 }
@@ -132,10 +114,10 @@ spool_decode(const struct store_val *key, const struct store_val *val,
 
 	if (key->len != 8 || val->len < 11 || p[0] != SPOOL_VERSION)
 		return CD_ECORRUPT;
-	out->seq = spool_get_be64(key->data);
+	out->seq = be64_get(key->data);
 	out->type = p[1];
 	out->flags = p[2];
-	out->received_ms = (int64_t)spool_get_be64(p + 3);
+	out->received_ms = (int64_t)be64_get(p + 3);
 	p += 11;
 	for (int i = 0; i < 3; i++) {
 		const uint8_t *nul = memchr(p, '\0', (size_t)(end - p));
