@@ -159,27 +159,27 @@ indexer_recover_one(struct indexer *ix, const struct spool_rec *r)
 static int
 indexer_recover(struct indexer *ix, struct store_txn *txn, uint64_t cursor)
 {
-	struct store_iter *it = NULL;
-	uint8_t key[8];
+	struct spool_iter it;
+	struct spool_rec r;
 	int rc;
 
-	if ((rc = store_iter_open(txn, STORE_DBI_SPOOL, &it)) != CD_EOK)
+	if ((rc = spool_iter_open(txn, &it)) != CD_EOK)
 		return rc;
-	be64_put(key, cursor + 1);
-	for (rc = store_iter_seek(it, key, sizeof(key)); rc == CD_EOK;
-	    rc = store_iter_next(it)) {
-		struct store_val k, v;
-		struct spool_rec r;
-		store_iter_get(it, &k, &v);
-		if (spool_decode(&k, &v, &r) != CD_EOK)
+	if ((rc = spool_iter_seek(&it, cursor + 1)) != CD_EOK)
+		goto out;
+	while ((rc = spool_iter_next(&it, &r, NULL)) != CD_ENOTFOUND) {
+		if (rc == CD_ECORRUPT)
 			continue;	/* the outputs report it */
+		if (rc != CD_EOK)
+			break;
 		if (r.type != SPOOL_EVENT || !(r.flags & SPOOL_F_DNS) ||
 		    (r.flags & (SPOOL_F_FOREIGN | SPOOL_F_MALFORMED)))
 			continue;
 		if ((rc = indexer_recover_one(ix, &r)) != CD_EOK)
 			break;
 	}
-	store_iter_close(it);
+out:
+	spool_iter_close(&it);
 	return rc == CD_ENOTFOUND ? CD_EOK : rc;
 }
 
@@ -327,6 +327,8 @@ indexer_apply(struct store_txn *txn, void *arg)
 		rc = hosts_batch_flush(txn, &hb);
 	if (rc == CD_EOK)
 		rc = spool_writer_end(txn, &sw);
+	else
+		spool_writer_abandon(&sw);
 	if (rc == CD_EOK)
 		rc = indexer_cursor_put(txn, ix->items[ix->job_n - 1].seq);
 	return rc;

@@ -458,6 +458,12 @@ ingest_apply(struct store_txn *txn, void *arg)
 	hosts_batch_init(&hb);
 	records_batch_init(&rb);
 	rc = spool_writer_begin(txn, &sw);
+	if (rc == CD_EOK && b->n > 0) {
+		size_t bytes = 0;
+		for (size_t i = 0; i < b->n; i++)
+			bytes += b->items[i].ev->raw_len;
+		rc = spool_writer_expect(&sw, b->n, bytes);
+	}
 	for (size_t i = 0; i < b->n && rc == CD_EOK; i++)
 		rc = ingest_event(txn, &sw, &hb, &rb, b, &b->items[i]);
 	if (rc == CD_EOK && b->kind == INGEST_HEARTBEAT && b->source_host != NULL) {
@@ -472,6 +478,8 @@ ingest_apply(struct store_txn *txn, void *arg)
 	records_batch_clear(&rb);
 	if (rc == CD_EOK)
 		rc = spool_writer_end(txn, &sw);
+	else
+		spool_writer_abandon(&sw);
 	if (rc == CD_EOK && b->bookmark != NULL) {
 		uint8_t key[INGEST_KEY_MAX];
 		size_t klen, bl = strlen(b->bookmark);

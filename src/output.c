@@ -411,9 +411,8 @@ output_read(struct output *o, struct output_batch *b)
 {
 	struct evcache *ec = atomic_load(&o->all->evcache);
 	struct store_txn *txn = NULL;
-	struct store_iter *it = NULL;
+	struct spool_iter it = { 0 };
 	struct output_rec *recs = NULL;
-	uint8_t key[8];
 	uint64_t from = atomic_load(&o->sent) + 1, next = 0;
 	size_t cnt = 0;
 	int rc;
@@ -422,29 +421,28 @@ output_read(struct output *o, struct output_batch *b)
 	b->n = 0;
 	b->ec = ec;
 	buf_init(&b->text, 0);
-	for (int i = 7; i >= 0; i--)
-		key[7 - i] = (uint8_t)(from >> (i * 8));
 	if ((rc = store_read_begin(o->all->st, &txn)) != CD_EOK)
 		return rc;
 	if (spool_next_seq(txn, &next) == CD_EOK)
 		atomic_store(&o->all->next_seq, next);
-	if ((rc = store_iter_open(txn, STORE_DBI_SPOOL, &it)) != CD_EOK)
+	if ((rc = spool_iter_open(txn, &it)) != CD_EOK)
 		goto out;
 	recs = calloc(o->batch, sizeof(*recs));
 	if (recs == NULL) {
 		rc = -ENOMEM;
 		goto out;
 	}
-	for (rc = store_iter_seek(it, key, sizeof(key)); rc == CD_EOK && cnt < o->batch;
-	    rc = store_iter_next(it)) {
-		struct store_val k, v;
+	rc = spool_iter_seek(&it, from);
+	while (rc == CD_EOK && cnt < o->batch) {
 		struct spool_rec r;
 		struct output_rec *or = &recs[cnt];
-		store_iter_get(it, &k, &v);
-		if (spool_decode(&k, &v, &r) != CD_EOK) {
+		if ((rc = spool_iter_next(&it, &r, NULL)) == CD_ECORRUPT) {
 			log_err("output", "output=%s corrupt spool entry skipped", o->name);
+			rc = CD_EOK;
 			continue;
 		}
+		if (rc != CD_EOK)
+			break;
 		if (r.type == SPOOL_EVENT && ec != NULL) {
 			or->cev = evcache_get(ec, r.seq, &or->ref);
 			if (or->cev != NULL && (or->cev->raw_len != r.data_len ||
@@ -475,7 +473,7 @@ output_read(struct output *o, struct output_batch *b)
 	if (rc == CD_ENOTFOUND || cnt == o->batch)
 		rc = CD_EOK;
 out:
-	store_iter_close(it);
+	spool_iter_close(&it);
 	store_read_end(txn);
 	b->recs = recs;
 	b->n = cnt;
@@ -892,11 +890,13 @@ output_prune_apply(struct store_txn *txn, void *arg)
 		return rc;
 	for (rc = store_iter_seek(it, NULL, 0); rc == CD_EOK && j->deleted < OUTPUT_PRUNE_MAX;) {
 		struct store_val k, v;
-		uint64_t seq = 0;
+		uint64_t first = 0, last = 0;
 		store_iter_get(it, &k, &v);
-		for (size_t i = 0; i < k.len && i < 8; i++)
-			seq = (seq << 8) | ((const uint8_t *)k.data)[i];
-		if (seq > j->upto)
+		/* An entry goes once every record in it is passed. An
+		 * unreadable one goes with what comes before it. */
+		if (spool_entry_span(&k, &v, &first, &last) != CD_EOK)
+			last = first;
+		if (last > j->upto)
 			break;
 		if ((rc = store_iter_del(it)) != CD_EOK)
 			break;

@@ -141,6 +141,18 @@ harness_store_teardown(void)
 	harness_store_dir = NULL;
 }
 
+uint64_t
+harness_store_count(int dbi)
+{
+	struct store_txn *txn;
+	uint64_t n;
+
+	ck_assert_int_eq(store_read_begin(harness_store, &txn), CD_EOK);
+	ck_assert_int_eq(store_count(txn, (enum store_dbi)dbi, &n), CD_EOK);
+	store_read_end(txn);
+	return n;
+}
+
 void
 harness_each_event(const char *rel, void (*fn)(struct event *, void *),
     void *arg)

@@ -41,6 +41,8 @@ void harness_store_close(struct store *st, char *dir);
 extern struct store *harness_store;
 void harness_store_setup(void);
 void harness_store_teardown(void);
+/** Entries of database dbi (enum store_dbi) in harness_store. */
+uint64_t harness_store_count(int dbi);
 /** The Sysmon event files of tests/data/sysmon (paths relative to
  * tests/data, for harness_read_data() and harness_each_event()). */
 #define HARNESS_NSYSMON_FILES	8
