@@ -653,6 +653,65 @@ output_file_gz_wait(struct output_file *f, bool stop)
 	f->gz_running = false;
 }
 
+/* Records written with one writev() each run: one call per record was
+ * the output thread's largest syscall cost. */
+#define OUTPUT_FILE_IOV	512	/* iovecs per writev(), two per record */
+
+/*
+ * Append msgs[0..n) to the file, each with its newline. On an error the
+ * records written whole stay (f->size covers them, *written counts them)
+ * and a torn one is cut off, so the next send writes it again.
+ */
+static int
+output_file_append(struct output_file *f, const struct output_msg *msgs, size_t n,
+    size_t *written)
+{
+	struct iovec iov[OUTPUT_FILE_IOV];
+	size_t i = 0;
+	int rc = CD_EOK;
+
+	*written = 0;
+	while (i < n && rc == CD_EOK) {
+		size_t k = 0, j = i, bytes = 0, done = 0, first = 0;
+		for (; j < n && k + 2 <= OUTPUT_FILE_IOV; j++) {
+			iov[k++] = (struct iovec){ (void *)msgs[j].data, msgs[j].len };
+			iov[k++] = (struct iovec){ (void *)"\n", 1 };
+			bytes += msgs[j].len + 1;
+		}
+		/* A short write (disk full, a signal): go on from where it
+		 * stopped; the error, if any, comes with the next call. */
+		while (done < bytes) {
+			ssize_t w = writev(f->fd, iov + first, (int)(k - first));
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0) {
+				rc = w < 0 ? -errno : -EIO;
+				break;
+			}
+			done += (size_t)w;
+			while (first < k && (size_t)w >= iov[first].iov_len)
+				w -= (ssize_t)iov[first++].iov_len;
+			if (first < k) {
+				iov[first].iov_base = (char *)iov[first].iov_base + w;
+				iov[first].iov_len -= (size_t)w;
+			}
+		}
+		/* Whole records of this run. */
+		size_t whole = 0;
+		while (i < j && whole + msgs[i].len + 1 <= done) {
+			whole += msgs[i].len + 1;
+			i++;
+			(*written)++;
+		}
+		f->size += whole;
+		if (rc != CD_EOK && done > whole &&
+		    ftruncate(f->fd, (off_t)f->size) != 0)
+			log_warn("output", "output=%s cannot truncate a partial record in %s",
+			    f->name, f->path);
+	}
+	return rc;
+}
+
 static int
 output_file_send(void *sink, const struct output_msg *msgs, size_t n, size_t *delivered)
 {
@@ -663,13 +722,18 @@ output_file_send(void *sink, const struct output_msg *msgs, size_t n, size_t *de
 	*delivered = 0;
 	if (f->fd < 0 && (rc = output_file_open(f)) != CD_EOK)
 		return rc;
-	for (i = 0; i < n; i++) {
-		const struct output_msg *m = &msgs[i];
-		bool by_size = f->rotate_bytes > 0 && f->size > 0 &&
-		    f->size + m->len + 1 > f->rotate_bytes;
+	while (i < n) {
+		/* The run of records that fit before the next rotation. */
+		size_t j = i;
+		uint64_t size = f->size;
 		bool by_age = f->rotate_seconds > 0 && f->size > 0 &&
 		    output_file_now() - f->opened_ms >= f->rotate_seconds * 1000;
-		if (by_size || by_age) {
+		while (j < n && !by_age && !(f->rotate_bytes > 0 && size > 0 &&
+		    size + msgs[j].len + 1 > f->rotate_bytes)) {
+			size += msgs[j].len + 1;
+			j++;
+		}
+		if (j == i) {
 			/* Everything before this record goes with the old file. */
 			if (fsync(f->fd) != 0) {
 				rc = -errno;
@@ -681,39 +745,16 @@ output_file_send(void *sink, const struct output_msg *msgs, size_t n, size_t *de
 				*delivered = synced;
 				return rc;
 			}
+			/* A record larger than rotate_bytes goes alone. */
+			j = i + 1;
 		}
-		struct iovec iov[2] = {
-			{ (void *)m->data, m->len },
-			{ (void *)"\n", 1 },
-		};
-		size_t want = m->len + 1, done = 0;
-		ssize_t w;
-		while ((w = writev(f->fd, iov, 2)) < 0 && errno == EINTR)
-			;
-		if (w < 0)
-			rc = -errno;
-		else
-			done = (size_t)w;
-		/* A short write (disk full, a signal): finish with write(). */
-		while (rc == CD_EOK && done < want) {
-			const char *p = done < m->len ? m->data + done : "\n";
-			size_t len = done < m->len ? m->len - done : 1;
-			if ((w = write(f->fd, p, len)) < 0 && errno == EINTR)
-				continue;
-			if (w <= 0)
-				rc = w < 0 ? -errno : -EIO;
-			else
-				done += (size_t)w;
-		}
+		size_t written;
+		rc = output_file_append(f, msgs + i, j - i, &written);
+		i += written;
 		if (rc != CD_EOK) {
-			/* Cut the torn record off; the next send writes it again. */
-			if (done > 0 && ftruncate(f->fd, (off_t)f->size) != 0)
-				log_warn("output", "output=%s cannot truncate a partial record in %s",
-				    f->name, f->path);
 			output_file_fail(f, "cannot write", rc);
 			break;
 		}
-		f->size += want;
 	}
 	if (fsync(f->fd) != 0) {
 		int e = -errno;
