@@ -33,6 +33,9 @@ struct store;
 /* Observations per index transaction: bounds one job's time on the writer
  * after a backlog (a restart, a burst above what the index keeps up with). */
 #define INDEXER_JOB_MAX		5000
+/* DNS queries waiting (about 500 bytes each in memory) past which new
+ * batches are refused with 503 until the index catches up. */
+#define INDEXER_PENDING_MAX	100000
 
 struct indexer;
 

@@ -243,7 +243,9 @@ main_spool_full(void *arg)
 	pthread_mutex_lock(&ms->lock);
 	bool full = outputs_spool_full(ms->outs);
 	pthread_mutex_unlock(&ms->lock);
-	return full;
+	/* The index falling behind (its queue is in memory) refuses new
+	 * batches the same way: the sources keep their events. */
+	return full || indexer_pending(ms->indexer) > INDEXER_PENDING_MAX;
 }
 
 static void

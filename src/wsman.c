@@ -570,7 +570,8 @@ wsman_delivery(struct wsman *w, const struct wsman_request *req,
 	}
 	if (kind == INGEST_EVENTS && w->gate_full != NULL && w->gate_full(w->gate_arg)) {
 		log_warn("wsman", "source=%s batch refused with 503: the spool is at its "
-		    "cap until the outputs catch up", source);
+		    "cap or the DNS index is behind (dns.index_pending), until "
+		    "they catch up", source);
 		atomic_fetch_add(&w->batches_refused, 1);
 		free(source_host);
 		rep->status = 503;
