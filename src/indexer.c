@@ -50,6 +50,7 @@ struct indexer {
 	struct indexer_item	*items;
 	size_t			 n, cap;
 	atomic_uint_fast64_t	 npending;
+	atomic_uint_fast64_t	 pending_max;
 	size_t			 job_n;		/* items the running job indexes */
 	pthread_t		 thread;
 	bool			 running;
@@ -199,6 +200,7 @@ indexer_new(struct indexer **out, struct store *st, struct lolbas *lb,
 	ix->st = st;
 	ix->lolbas = lb;
 	ix->alert_regdom = alert_regdom;
+	atomic_store(&ix->pending_max, INDEXER_PENDING_MAX);
 	pthread_mutex_init(&ix->mu, NULL);
 	pthread_cond_init(&ix->cond, NULL);
 	if ((rc = store_read_begin(st, &txn)) != CD_EOK)
@@ -295,6 +297,18 @@ uint64_t
 indexer_pending(struct indexer *ix)
 {
 	return ix != NULL ? atomic_load(&ix->npending) : 0;
+}
+
+bool
+indexer_full(struct indexer *ix)
+{
+	return ix != NULL && atomic_load(&ix->npending) > atomic_load(&ix->pending_max);
+}
+
+void
+indexer_set_pending_max(struct indexer *ix, uint64_t max)
+{
+	atomic_store(&ix->pending_max, max ? max : INDEXER_PENDING_MAX);
 }
 
 static int

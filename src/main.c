@@ -245,7 +245,7 @@ main_spool_full(void *arg)
 	pthread_mutex_unlock(&ms->lock);
 	/* The index falling behind (its queue is in memory) refuses new
 	 * batches the same way: the sources keep their events. */
-	return full || indexer_pending(ms->indexer) > INDEXER_PENDING_MAX;
+	return full || indexer_full(ms->indexer);
 }
 
 static void

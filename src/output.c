@@ -1041,7 +1041,17 @@ outputs_stop(struct outputs *all)
 void
 outputs_stats(struct outputs *all, struct api_stats *s)
 {
+	struct store_txn *txn;
 	uint64_t next = all ? atomic_load(&all->next_seq) : 0;
+
+	/* The spool's head now: records appended since an output last
+	 * looked (the indexer's alerts, say) are backlog too. */
+	if (all != NULL && store_read_begin(all->st, &txn) == CD_EOK) {
+		uint64_t head;
+		if (spool_next_seq(txn, &head) == CD_EOK && head > next)
+			next = head;
+		store_read_end(txn);
+	}
 
 	for (size_t i = 0; all != NULL && i < all->n; i++) {
 		struct output *o = all->v[i];

@@ -266,10 +266,14 @@ START_TEST(test_same_as_inline)
 	reference_digest(lb, ref, &ref_alerts);
 	struct store *st = harness_store_open(&dir);
 	ck_assert_int_eq(indexer_new(&ix, st, lb, true), CD_EOK);
+	indexer_set_pending_max(ix, 100);
+	ck_assert(!indexer_full(ix));
 	ingest_all(st, lb, ix);
 	/* Acknowledged, not indexed yet: the thread was never started. */
 	ck_assert_uint_gt(run.dns, 100);
 	ck_assert_uint_eq(indexer_pending(ix), run.dns);
+	/* More waiting than the bound: new batches would get 503. */
+	ck_assert(indexer_full(ix));
 	ck_assert_uint_eq(pairs(st), 0);
 	/* Spool pruning stops before the oldest one waiting. */
 	uint64_t floor = indexer_prune_floor(ix);
@@ -277,6 +281,7 @@ START_TEST(test_same_as_inline)
 	ck_assert_uint_lt(floor, UINT64_MAX);
 	ck_assert_int_eq(indexer_flush(ix), CD_EOK);
 	ck_assert_uint_eq(indexer_pending(ix), 0);
+	ck_assert(!indexer_full(ix));
 	ck_assert_uint_eq(indexer_prune_floor(ix), UINT64_MAX);
 	store_digest(st, got, &got_alerts);
 	ck_assert_uint_gt(ref_alerts, 10);
