@@ -435,7 +435,7 @@ indexer_start(struct indexer *ix)
 }
 
 void
-indexer_free(struct indexer *ix)
+indexer_stop(struct indexer *ix)
 {
 	if (ix == NULL)
 		return;
@@ -449,7 +449,16 @@ indexer_free(struct indexer *ix)
 		if (rc != CD_EOK)
 			log_warn("index", "%" PRIu64 " DNS queries are indexed at the next start: %s",
 			    indexer_pending(ix), cd_strerror(rc));
+		ix->running = false;
 	}
+}
+
+void
+indexer_free(struct indexer *ix)
+{
+	if (ix == NULL)
+		return;
+	indexer_stop(ix);
 	for (size_t i = 0; i < ix->n; i++)
 		indexer_item_clear(&ix->items[i]);
 	free(ix->items);

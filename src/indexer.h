@@ -55,8 +55,11 @@ int indexer_start(struct indexer *ix);
 
 /**
  * Stop the thread and index what is still waiting (the store must still be
- * open and no batch may arrive any more); then free. NULL is a no-op.
+ * open and no batch may arrive any more). The counters stay readable until
+ * indexer_free(). NULL is a no-op.
  */
+void indexer_stop(struct indexer *ix);
+/** indexer_stop() if not done yet, then free. NULL is a no-op. */
 void indexer_free(struct indexer *ix);
 
 /**

@@ -522,9 +522,7 @@ out:
 	wsman_shutdown(wsman);
 	/* Every batch is answered: index what they brought, while the store
 	 * is open. */
-	indexer_free(indexer);
-	indexer = NULL;
-	ms.indexer = NULL;
+	indexer_stop(indexer);
 	/* Under the lock, as on reload: listener threads still ask the spool
 	 * gate (main_spool_full) until listener_stop(). */
 	pthread_mutex_lock(&ms.lock);
@@ -533,6 +531,8 @@ out:
 	pthread_mutex_unlock(&ms.lock);
 	store_close(st);
 	listener_stop(lst);
+	/* After the listener: the API's stats read its counters until then. */
+	indexer_free(indexer);
 	apiauth_free(tokens);
 	wsman_free(wsman);
 	evcache_free(evcache);
