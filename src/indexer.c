@@ -88,19 +88,11 @@ indexer_slot(struct indexer *ix)
 static int
 indexer_cursor_get(struct store_txn *txn, uint64_t *out, bool *found)
 {
-	struct store_val v;
-	int rc = store_get(txn, STORE_DBI_META, INDEXER_META_CURSOR,
-	    sizeof(INDEXER_META_CURSOR) - 1, &v);
+	int rc = store_get_be64(txn, STORE_DBI_META, INDEXER_META_CURSOR,
+	    sizeof(INDEXER_META_CURSOR) - 1, out);
 
 	*found = rc == CD_EOK;
-	if (rc == CD_ENOTFOUND)
-		return CD_EOK;
-	if (rc != CD_EOK)
-		return rc;
-	if (v.len != 8)
-		return CD_ECORRUPT;
-	*out = be64_get(v.data);
-	return CD_EOK;
+	return rc == CD_ENOTFOUND ? CD_EOK : rc;
 }
 
 static int

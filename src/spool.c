@@ -34,20 +34,14 @@ spool_get32(const uint8_t *p)
 int
 spool_next_seq(struct store_txn *txn, uint64_t *out)
 {
-	struct store_val v;
-	int rc = store_get(txn, STORE_DBI_META, SPOOL_META_NEXT,
-	    sizeof(SPOOL_META_NEXT) - 1, &v);
+	int rc = store_get_be64(txn, STORE_DBI_META, SPOOL_META_NEXT,
+	    sizeof(SPOOL_META_NEXT) - 1, out);
 
 	if (rc == CD_ENOTFOUND) {
 		*out = 1;
 		return CD_EOK;
 	}
-	if (rc != CD_EOK)
-		return rc;
-	if (v.len != 8)
-		return CD_ECORRUPT;
-	*out = be64_get(v.data);
-	return CD_EOK;
+	return rc;
 }
 
 int

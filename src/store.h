@@ -115,6 +115,10 @@ void store_read_end(struct store_txn *txn);
 /** Look a key up. CD_EOK with *val, CD_ENOTFOUND, or CD_ESTORE. */
 int store_get(struct store_txn *txn, enum store_dbi dbi,
     const void *key, size_t klen, struct store_val *val);
+/** A value holding one big-endian u64: CD_EOK with *out, CD_ENOTFOUND,
+ * CD_ECORRUPT when it is not 8 bytes, or CD_ESTORE. */
+int store_get_be64(struct store_txn *txn, enum store_dbi dbi,
+    const void *key, size_t klen, uint64_t *out);
 /** Insert or replace (write transactions only). */
 int store_put(struct store_txn *txn, enum store_dbi dbi,
     const void *key, size_t klen, const void *val, size_t vlen);

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
+#include "be64.h"
 #include "err.h"
 #include "log.h"
 #include "store_int.h"
@@ -639,6 +640,21 @@ store_get(struct store_txn *t, enum store_dbi dbi, const void *key,
 		return store_lmdb_op_err(t, rc, "get");
 	val->data = v.mv_data;
 	val->len = v.mv_size;
+	return CD_EOK;
+}
+
+int
+store_get_be64(struct store_txn *t, enum store_dbi dbi, const void *key,
+    size_t klen, uint64_t *out)
+{
+	struct store_val v;
+	int rc = store_get(t, dbi, key, klen, &v);
+
+	if (rc != CD_EOK)
+		return rc;
+	if (v.len != 8)
+		return CD_ECORRUPT;
+	*out = be64_get(v.data);
 	return CD_EOK;
 }
 

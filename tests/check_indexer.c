@@ -56,17 +56,6 @@ sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
-static char *
-lower_dup(const char *s)
-{
-	char *d = strdup(s != NULL ? s : "");
-
-	for (char *p = d; *p != '\0'; p++)
-		if (*p >= 'A' && *p <= 'Z')
-			*p = (char)(*p + 32);
-	return d;
-}
-
 static size_t nbatches;
 
 static struct ingest_batch *
@@ -88,49 +77,33 @@ new_batch(const char *source, struct lolbas *lb, struct indexer *ix)
 	return b;
 }
 
+struct batch_arg {
+	struct lolbas	*lb;
+	struct indexer	*ix;
+};
+
+static struct ingest_batch *
+new_batch_cb(const char *source, void *arg)
+{
+	struct batch_arg *a = arg;
+
+	return new_batch(source, a->lb, a->ix);
+}
+
 /* Every file of the real data, twice, as batches of 37 events. */
 static void
 ingest_all(struct store *st, struct lolbas *lb, struct indexer *ix)
 {
+	struct batch_arg a = { lb, ix };
+	size_t submitted = 0;
+
 	memset(&run, 0, sizeof(run));
 	nbatches = 0;
-	size_t submitted = 0;
-	for (int pass = 0; pass < 2; pass++) {
-		for (size_t f = 0; f < HARNESS_NSYSMON_FILES; f++) {
-			const char *rel = harness_sysmon_files[f];
-			char *data = harness_read_data(rel, NULL), *line, *nl;
-			struct ingest_batch *b = NULL;
-			char source[128];
-			size_t k = 0;
-
-			snprintf(source, sizeof(source), "src-%s", rel + 7);
-			for (line = data; *line != '\0'; line = nl + 1, k++) {
-				struct event *ev = NULL;
-				nl = strchr(line, '\n');
-				ck_assert(nl != NULL);
-				if (b == NULL)
-					b = new_batch(source, lb, ix);
-				ck_assert_int_eq(event_parse(line, (size_t)(nl - line), &ev), CD_EOK);
-				if (pass == 0 && k % 50 == 7) {
-					event_free(ev);
-					ck_assert_int_eq(event_parse("<Event><System>", 15, &ev), CD_EOK);
-				}
-				ck_assert_int_eq(ingest_batch_add(b, ev,
-				    lower_dup(ev->computer), k % 11 == 5), CD_EOK);
-				if (b->n == 37) {
-					ck_assert_int_eq(ingest_submit(st, b), CD_EOK);
-					submitted++;
-					b = NULL;
-				}
-			}
-			if (b != NULL) {
-				ck_assert_int_eq(ingest_submit(st, b), CD_EOK);
-				submitted++;
-			}
-			free(data);
-		}
-	}
-	/* store_run() waits for everything queued before it. */
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t f = 0; f < HARNESS_NSYSMON_FILES; f++)
+			submitted += harness_ingest_file(st, harness_sysmon_files[f], pass,
+			    new_batch_cb, &a);
+	/* on_done() runs on the writer thread. */
 	while (run.done < submitted)
 		sleep_ms(10);
 	ck_assert(!run.failed);

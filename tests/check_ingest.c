@@ -95,60 +95,27 @@ new_batch(enum ingest_kind kind, const char *source, const char *host,
 	return b;
 }
 
-static char *
-lower_dup(const char *s)
-{
-	char *d = strdup(s != NULL ? s : "");
-
-	for (char *p = d; *p != '\0'; p++)
-		if (*p >= 'A' && *p <= 'Z')
-			*p = (char)(*p + 32);
-	return d;
-}
-
 static void
 submit(struct store *st, struct ingest_batch *b)
 {
 	ck_assert_int_eq(ingest_submit(st, b), CD_EOK);
 }
 
-/* One file as batches of 37 events (the last one shorter). */
+static struct ingest_batch *
+new_events_batch(const char *source, void *arg)
+{
+	return new_batch(INGEST_EVENTS, source, "ws1.example", arg);
+}
+
+/* One file as batches of 37 events (the last one shorter), then a heartbeat. */
 static void
 ingest_file(struct store *st, struct lolbas *lb, const char *rel, int pass)
 {
-	char *data = harness_read_data(rel, NULL), *line, *nl;
-	struct ingest_batch *b = NULL;
 	char source[128];
-	size_t k = 0;
 
+	harness_ingest_file(st, rel, pass, new_events_batch, lb);
 	snprintf(source, sizeof(source), "src-%s", rel + 7);
-	for (line = data; *line != '\0'; line = nl + 1, k++) {
-		struct event *ev = NULL;
-
-		nl = strchr(line, '\n');
-		ck_assert(nl != NULL);
-		if (b == NULL)
-			b = new_batch(INGEST_EVENTS, source, "ws1.example", lb);
-		ck_assert_int_eq(event_parse(line, (size_t)(nl - line), &ev), CD_EOK);
-		/* Some foreign events; every 50th one of the first pass malformed. */
-		bool foreign = k % 11 == 5;
-		if (pass == 0 && k % 50 == 7) {
-			event_free(ev);
-			ck_assert_int_eq(event_parse("<Event><System>", 15, &ev), CD_EOK);
-			ck_assert(ev->malformed);
-		}
-		ck_assert_int_eq(ingest_batch_add(b, ev, lower_dup(ev->computer),
-		    foreign), CD_EOK);
-		if (b->n == 37) {
-			submit(st, b);
-			b = NULL;
-		}
-	}
-	if (b != NULL)
-		submit(st, b);
-	b = new_batch(INGEST_HEARTBEAT, source, "ws1.example", lb);
-	submit(st, b);
-	free(data);
+	submit(st, new_batch(INGEST_HEARTBEAT, source, "ws1.example", lb));
 }
 
 static void

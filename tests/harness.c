@@ -12,6 +12,7 @@
 #include "err.h"
 #include "event.h"
 #include "harness.h"
+#include "ingest.h"
 #include "output.h"
 #include "store.h"
 
@@ -139,6 +140,56 @@ harness_store_teardown(void)
 	harness_store_close(harness_store, harness_store_dir);
 	harness_store = NULL;
 	harness_store_dir = NULL;
+}
+
+static char *
+harness_lower_dup(const char *s)
+{
+	char *d = strdup(s != NULL ? s : "");
+
+	for (char *p = d; *p != '\0'; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p + 32);
+	return d;
+}
+
+size_t
+harness_ingest_file(struct store *st, const char *rel, int pass,
+    struct ingest_batch *(*new_batch)(const char *source, void *arg), void *arg)
+{
+	char *data = harness_read_data(rel, NULL), *line, *nl;
+	struct ingest_batch *b = NULL;
+	char source[128];
+	size_t k = 0, submitted = 0;
+
+	snprintf(source, sizeof(source), "src-%s", rel + 7);
+	for (line = data; *line != '\0'; line = nl + 1, k++) {
+		struct event *ev = NULL;
+
+		nl = strchr(line, '\n');
+		ck_assert(nl != NULL);
+		if (b == NULL)
+			b = new_batch(source, arg);
+		ck_assert_int_eq(event_parse(line, (size_t)(nl - line), &ev), CD_EOK);
+		if (pass == 0 && k % 50 == 7) {
+			event_free(ev);
+			ck_assert_int_eq(event_parse("<Event><System>", 15, &ev), CD_EOK);
+			ck_assert(ev->malformed);
+		}
+		ck_assert_int_eq(ingest_batch_add(b, ev, harness_lower_dup(ev->computer),
+		    k % 11 == 5), CD_EOK);
+		if (b->n == 37) {
+			ck_assert_int_eq(ingest_submit(st, b), CD_EOK);
+			submitted++;
+			b = NULL;
+		}
+	}
+	if (b != NULL) {
+		ck_assert_int_eq(ingest_submit(st, b), CD_EOK);
+		submitted++;
+	}
+	free(data);
+	return submitted;
 }
 
 uint64_t

@@ -41,6 +41,16 @@ void harness_store_close(struct store *st, char *dir);
 extern struct store *harness_store;
 void harness_store_setup(void);
 void harness_store_teardown(void);
+struct ingest_batch;
+/**
+ * Submit the events of one file under tests/data as batches of 37, the way
+ * the store tests ingest the real data: every 11th event (k % 11 == 5)
+ * foreign, and in pass 0 every 50th (k % 50 == 7) replaced by a malformed
+ * one. new_batch(source, arg) makes each batch (source: "src-" and the
+ * file's name). Returns how many batches were submitted.
+ */
+size_t harness_ingest_file(struct store *st, const char *rel, int pass,
+    struct ingest_batch *(*new_batch)(const char *source, void *arg), void *arg);
 /** Entries of database dbi (enum store_dbi) in harness_store. */
 uint64_t harness_store_count(int dbi);
 /** The Sysmon event files of tests/data/sysmon (paths relative to
