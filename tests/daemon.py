@@ -23,12 +23,21 @@ DATA = os.path.join(TOP_SRCDIR, "tests", "data")
 SOAP_UTF16 = "application/soap+xml;charset=UTF-16"
 
 
+_given_ports = set()
+
+
 def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    """A free port on 127.0.0.1, never the same twice in one test process:
+    the kernel may hand a just-closed port out again, and a daemon given
+    the same port for two listeners fails to start."""
+    while True:
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+        if port not in _given_ports:
+            _given_ports.add(port)
+            return port
 
 
 def data(rel):
