@@ -85,6 +85,31 @@ indexer_slot(struct indexer *ix)
 	return it;
 }
 
+/*
+ * Fill a slot whose dns is set: its strings are copied, and the event
+ * (*ev) moves into it when the LOLBAS check will want it. -ENOMEM leaves
+ * the caller to clear the slot.
+ */
+static int
+indexer_item_fill(struct indexer *ix, struct indexer_item *it, uint64_t seq,
+    int64_t now_ms, const char *host, const char *source, const char *subscription,
+    bool alert_regdom, struct event **ev)
+{
+	it->seq = seq;
+	it->now_ms = now_ms;
+	it->alert_regdom = alert_regdom;
+	it->host = strdup(host);
+	it->source = strdup(source);
+	it->subscription = strdup(subscription);
+	if (it->host == NULL || it->source == NULL || it->subscription == NULL)
+		return -ENOMEM;
+	if (ix->lolbas != NULL && lolbas_is_listed(ix->lolbas, it->dns.image)) {
+		it->ev = *ev;
+		*ev = NULL;
+	}
+	return CD_EOK;
+}
+
 static int
 indexer_cursor_get(struct store_txn *txn, uint64_t *out, bool *found)
 {
@@ -131,20 +156,15 @@ indexer_recover_one(struct indexer *ix, const struct spool_rec *r)
 		event_free(ev);
 		return CD_EOK;
 	}
-	it->seq = r->seq;
-	it->now_ms = r->received_ms;
-	it->host = strdup(r->host);
-	it->source = strdup(r->source);
-	it->subscription = strdup(r->subscription);
 	/* The setting of the time is not in the record: the current one. */
-	it->alert_regdom = ix->alert_regdom;
-	if (ix->lolbas != NULL && lolbas_is_listed(ix->lolbas, it->dns.image))
-		it->ev = ev;
-	else
+	if ((rc = indexer_item_fill(ix, it, r->seq, r->received_ms, r->host,
+	    r->source, r->subscription, ix->alert_regdom, &ev)) != CD_EOK) {
+		indexer_item_clear(it);
 		event_free(ev);
+		return rc;
+	}
+	event_free(ev);
 	ix->n++;
-	if (it->host == NULL || it->source == NULL || it->subscription == NULL)
-		return -ENOMEM;
 	return CD_EOK;
 }
 
@@ -182,6 +202,7 @@ indexer_new(struct indexer **out, struct store *st, struct lolbas *lb,
 {
 	struct indexer *ix;
 	struct store_txn *txn;
+	pthread_condattr_t ca;
 	uint64_t cursor = 0, next = 1;
 	bool found = false;
 	int rc;
@@ -194,7 +215,12 @@ indexer_new(struct indexer **out, struct store *st, struct lolbas *lb,
 	ix->alert_regdom = alert_regdom;
 	atomic_store(&ix->pending_max, INDEXER_PENDING_MAX);
 	pthread_mutex_init(&ix->mu, NULL);
-	pthread_cond_init(&ix->cond, NULL);
+	/* The thread's timed wait is on the monotonic clock: immune to
+	 * clock jumps. */
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&ix->cond, &ca);
+	pthread_condattr_destroy(&ca);
 	if ((rc = store_read_begin(st, &txn)) != CD_EOK)
 		goto fail;
 	rc = indexer_cursor_get(txn, &cursor, &found);
@@ -239,25 +265,16 @@ indexer_take(struct indexer *ix, struct ingest_batch *b)
 			lost++;
 			continue;
 		}
-		it->seq = src->seq;
-		it->now_ms = b->now_ms;
-		it->alert_regdom = b->alert_regdom;
-		it->host = strdup(src->host);
-		it->source = strdup(b->source);
-		it->subscription = strdup(b->subscription);
-		if (it->host == NULL || it->source == NULL || it->subscription == NULL) {
-			indexer_item_clear(it);
-			lost++;
-			continue;
-		}
-		/* The observation moves: the batch has no further use for it. */
+		/* The observation moves: the batch has no further use for it.
+		 * Foreign events are never taken (has_dns is false for them). */
 		it->dns = src->dns;
 		memset(&src->dns, 0, sizeof(src->dns));
 		src->has_dns = false;
-		if (ix->lolbas != NULL && !src->foreign &&
-		    lolbas_is_listed(ix->lolbas, it->dns.image)) {
-			it->ev = src->ev;
-			src->ev = NULL;
+		if (indexer_item_fill(ix, it, src->seq, b->now_ms, src->host,
+		    b->source, b->subscription, b->alert_regdom, &src->ev) != CD_EOK) {
+			indexer_item_clear(it);
+			lost++;
+			continue;
 		}
 		ix->n++;
 	}
@@ -412,14 +429,6 @@ indexer_thread(void *arg)
 int
 indexer_start(struct indexer *ix)
 {
-	pthread_condattr_t ca;
-
-	/* The timed wait is on the monotonic clock: immune to clock jumps. */
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_destroy(&ix->cond);
-	pthread_cond_init(&ix->cond, &ca);
-	pthread_condattr_destroy(&ca);
 	if (pthread_create(&ix->thread, NULL, indexer_thread, ix) != 0)
 		return -errno;
 	ix->running = true;

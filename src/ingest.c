@@ -252,13 +252,30 @@ ingest_record_claim(struct store_txn *txn, struct records_batch *rb,
 	    it->ev->channel ? it->ev->channel : "", it->ev->record_id);
 }
 
+/* Spool an alert (a JSON object) about d's host, source and subscription. */
+static int
+ingest_spool_alert(struct store_txn *txn, struct spool_writer *sw,
+    const struct ingest_dns *d, const struct buf *json)
+{
+	struct spool_rec rec = {
+		.type = SPOOL_ALERT,
+		.received_ms = d->now_ms,
+		.source = d->source,
+		.host = d->host,
+		.subscription = d->subscription,
+		.data = (const char *)json->data,
+		.data_len = json->len,
+	};
+
+	return spool_writer_append(txn, sw, &rec);
+}
+
 static int
 ingest_alert(struct store_txn *txn, struct spool_writer *sw,
     const struct ingest_dns *d, const char *kind, const char *name)
 {
 	struct buf out;
 	struct jsonw json;
-	struct spool_rec rec = { 0 };
 	int rc;
 
 	buf_init(&out, 0);
@@ -275,46 +292,26 @@ ingest_alert(struct store_txn *txn, struct spool_writer *sw,
 	jsonw_kstring(&json, "source", d->source);
 	jsonw_object_end(&json);
 	rc = jsonw_finish(&json);
-	if (rc == CD_EOK) {
-		rec.type = SPOOL_ALERT;
-		rec.received_ms = d->now_ms;
-		rec.source = d->source;
-		rec.host = d->host;
-		rec.subscription = d->subscription;
-		rec.data = (const char *)out.data;
-		rec.data_len = out.len;
-		rc = spool_writer_append(txn, sw, &rec);
-	}
+	if (rc == CD_EOK)
+		rc = ingest_spool_alert(txn, sw, d, &out);
 	buf_free(&out);
 	return rc;
 }
 
-/* A LOLBAS alert for ev, when lolbas_check() finds one. Returns 1 when an
- * alert was spooled, 0 when none, or an error. */
+/* A LOLBAS alert for ev (d names its host, source and subscription), when
+ * lolbas_check() finds one. Returns 1 when an alert was spooled, 0 when
+ * none, or an error. */
 static int
 ingest_lolbas_check(struct store_txn *txn, struct spool_writer *sw,
-    struct lolbas *lb, const struct event *ev, bool new_domain, int64_t now_ms,
-    const char *source, const char *host, const char *subscription)
+    const struct ingest_dns *d, const struct event *ev, bool new_domain)
 {
 	struct buf alert;
 	int rc;
 
 	buf_init(&alert, 0);
-	rc = lolbas_check(lb, ev, new_domain, &alert);
-	if (rc == 1) {
-		struct spool_rec rec = {
-			.type = SPOOL_ALERT,
-			.received_ms = now_ms,
-			.source = source,
-			.host = host,
-			.subscription = subscription,
-			.data = (const char *)alert.data,
-			.data_len = alert.len,
-		};
-		rc = spool_writer_append(txn, sw, &rec);
-		if (rc == CD_EOK)
-			rc = 1;
-	}
+	rc = lolbas_check(d->lolbas, ev, new_domain, &alert);
+	if (rc == 1 && (rc = ingest_spool_alert(txn, sw, d, &alert)) == CD_EOK)
+		rc = 1;
 	buf_free(&alert);
 	return rc;
 }
@@ -340,8 +337,11 @@ ingest_lolbas(struct store_txn *txn, struct spool_writer *sw,
 		return lolbas_observe_put(b->lolbas, txn, ev);
 	if ((ev->event_id != 22 && ev->event_id != 3) || dns_later)
 		return CD_EOK;
-	rc = ingest_lolbas_check(txn, sw, b->lolbas, ev, false, b->now_ms,
-	    b->source, it->host, b->subscription);
+	struct ingest_dns d = {
+		.host = it->host, .source = b->source, .subscription = b->subscription,
+		.now_ms = b->now_ms, .lolbas = b->lolbas,
+	};
+	rc = ingest_lolbas_check(txn, sw, &d, ev, false);
 	if (rc == 1) {
 		b->res_alerts++;
 		rc = CD_EOK;
@@ -369,8 +369,7 @@ ingest_dns_apply(struct store_txn *txn, struct spool_writer *sw,
 	    (rc = ingest_alert(txn, sw, d, "registered_domain", d->dns->regdom)) == CD_EOK)
 		(*alerts)++;
 	if (rc == CD_EOK && d->lolbas != NULL && d->ev != NULL) {
-		rc = ingest_lolbas_check(txn, sw, d->lolbas, d->ev, eff.new_domain,
-		    d->now_ms, d->source, d->host, d->subscription);
+		rc = ingest_lolbas_check(txn, sw, d, d->ev, eff.new_domain);
 		if (rc == 1) {
 			(*alerts)++;
 			rc = CD_EOK;

@@ -81,7 +81,7 @@ int ingest_submit(struct store *st, struct ingest_batch *b);
 /** One DNS observation to index, with what its alerts name. Borrowed. */
 struct ingest_dns {
 	const char		*host;		/**< lower-cased Computer */
-	const struct dns_obs	*dns;
+	const struct dns_obs	*dns;		/**< NULL for a LOLBAS check alone (ingest.c) */
 	const struct event	*ev;		/**< for the LOLBAS check, or NULL */
 	const char		*source;
 	const char		*subscription;
