@@ -37,11 +37,12 @@ struct evcache {
 	size_t			 bytes;	/* estimate over the indexed entries */
 	size_t			 dead_bytes;
 	uint64_t		 trimmed;	/* seqs up to this are refused */
+	uint64_t		 lead;		/* the most advanced output's seq */
 	bool			 enabled;
 	/* Unreferenced entries out of the index, for evcache_reap(). */
 	struct evcache_entry	*dead;
 	atomic_bool		 has_dead;
-	uint64_t		 hits, misses, puts, refused, evicted;
+	uint64_t		 hits, misses, puts, refused, refused_lag, evicted;
 };
 
 static size_t	evcache_event_bytes(const struct event *);
@@ -173,6 +174,21 @@ evcache_put(struct evcache *c, uint64_t seq, struct event *ev)
 		free(e);
 		return false;
 	}
+	/*
+	 * Full, and every output is still short of the oldest entry: the
+	 * oldest is what they will read first, and the newest the last.
+	 * Evicting it for this one would trade a hit soon for a likely miss
+	 * (an output that lags by more than the cache would never hit), so
+	 * this one is refused and the output parses it from the spool.
+	 */
+	if (c->n > 0 && (c->n == c->cap || c->bytes + bytes > c->max_bytes) &&
+	    c->ring[c->head]->seq > c->lead) {
+		c->refused++;
+		c->refused_lag++;
+		pthread_mutex_unlock(&c->lock);
+		free(e);
+		return false;
+	}
 	while (c->n > 0 && (c->n == c->cap || c->bytes + bytes > c->max_bytes)) {
 		evcache_unlink_oldest(c);
 		c->evicted++;
@@ -238,13 +254,15 @@ evcache_release(struct evcache *c, struct evcache_entry *ref)
 }
 
 void
-evcache_trim(struct evcache *c, uint64_t upto)
+evcache_trim(struct evcache *c, uint64_t upto, uint64_t lead)
 {
 	if (c == NULL)
 		return;
 	pthread_mutex_lock(&c->lock);
 	if (upto > c->trimmed)
 		c->trimmed = upto;
+	if (lead > c->lead)
+		c->lead = lead;
 	while (c->n > 0 && c->ring[c->head]->seq <= upto)
 		evcache_unlink_oldest(c);
 	pthread_mutex_unlock(&c->lock);
@@ -277,6 +295,7 @@ evcache_stats_get(struct evcache *c, struct evcache_stats *out)
 	out->misses = c->misses;
 	out->puts = c->puts;
 	out->refused = c->refused;
+	out->refused_lag = c->refused_lag;
 	out->evicted = c->evicted;
 	out->entries = c->n;
 	out->bytes = c->bytes;

@@ -36,6 +36,7 @@ struct evcache_stats {
 	uint64_t misses;	/**< evcache_get() did not */
 	uint64_t puts;		/**< events taken by evcache_put() */
 	uint64_t refused;	/**< events evcache_put() left to the caller */
+	uint64_t refused_lag;	/**< of those: full, every output behind it all */
 	uint64_t evicted;	/**< entries dropped for the bounds, not by trim */
 	uint64_t entries;	/**< entries in the index now */
 	uint64_t bytes;		/**< their estimated memory now */
@@ -64,8 +65,10 @@ void evcache_set_enabled(struct evcache *c, bool on);
  * cache took ownership of ev (the caller must forget it), false when the
  * caller keeps it: NULL cache, disabled, seq not above the newest entry
  * and every trimmed one, ev larger than the whole budget, or no memory.
- * The oldest entries are evicted to make room; their events are freed
- * later by evcache_reap(), never here. Meant for the store writer thread.
+ * When full, the oldest entries are evicted to make room (their events
+ * are freed later by evcache_reap(), never here), unless every output is
+ * behind them all (see evcache_trim()): then ev is refused. Meant for the
+ * store writer thread.
  */
 bool evcache_put(struct evcache *c, uint64_t seq, struct event *ev);
 
@@ -81,9 +84,13 @@ void evcache_release(struct evcache *c, struct evcache_entry *ref);
 
 /**
  * Drop every entry with a seq up to upto (every output has passed it);
- * later evcache_put() calls for such seqs are refused. NULL is a no-op.
+ * later evcache_put() calls for such seqs are refused. lead is the seq the
+ * most advanced output has passed: while the cache is full and lead is
+ * short of its oldest entry, every output lags behind all it holds, and
+ * evcache_put() refuses new events rather than evict the ones the outputs
+ * will read next. Both only ever rise. NULL is a no-op.
  */
-void evcache_trim(struct evcache *c, uint64_t upto);
+void evcache_trim(struct evcache *c, uint64_t upto, uint64_t lead);
 
 /**
  * Free the events evicted or trimmed so far that nobody holds. Any thread

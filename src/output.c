@@ -772,7 +772,7 @@ static void
 output_cache_trim(struct outputs *all)
 {
 	struct evcache *ec = atomic_load(&all->evcache);
-	uint64_t upto = UINT64_MAX;
+	uint64_t upto = UINT64_MAX, lead = 0;
 
 	if (ec == NULL)
 		return;
@@ -780,8 +780,10 @@ output_cache_trim(struct outputs *all)
 		uint64_t c = atomic_load(&all->v[i]->sent);
 		if (c < upto)
 			upto = c;
+		if (c > lead)
+			lead = c;
 	}
-	evcache_trim(ec, upto);
+	evcache_trim(ec, upto, lead);
 }
 
 static void *

@@ -95,7 +95,7 @@ START_TEST(test_put_get)
 	evcache_free(c);
 	evcache_free(NULL);
 	evcache_reap(NULL);
-	evcache_trim(NULL, 1);
+	evcache_trim(NULL, 1, 1);
 	evcache_set_enabled(NULL, true);
 	ck_assert(!evcache_put(NULL, 1, NULL));
 }
@@ -108,6 +108,8 @@ START_TEST(test_evict_count_bytes)
 
 	ck_assert_int_eq(evcache_new(&c, 1 << 20, 4), CD_EOK);
 	evcache_set_enabled(c, true);
+	/* Eviction is for an output that keeps up: one is at the head. */
+	evcache_trim(c, 0, UINT64_MAX);
 	for (uint64_t seq = 1; seq <= 10; seq++)
 		ck_assert(evcache_put(c, seq, mkevent(seq)));
 	for (uint64_t seq = 1; seq <= 6; seq++)
@@ -125,6 +127,7 @@ START_TEST(test_evict_count_bytes)
 	const size_t one = 2 * ev->raw_len + 1024;
 	ck_assert_int_eq(evcache_new(&c, 2 * one, 1000), CD_EOK);
 	evcache_set_enabled(c, true);
+	evcache_trim(c, 0, UINT64_MAX);
 	ck_assert(evcache_put(c, 1, ev));
 	for (uint64_t seq = 2; seq <= 10; seq++) {
 		ck_assert(evcache_put(c, seq, mkevent(seq)));
@@ -142,6 +145,7 @@ START_TEST(test_evict_count_bytes)
 	 * refused rather than letting them pile up. */
 	ck_assert_int_eq(evcache_new(&c, 4 * one, 1), CD_EOK);
 	evcache_set_enabled(c, true);
+	evcache_trim(c, 0, UINT64_MAX);
 	uint64_t seq = 1;
 	for (;; seq++) {
 		struct event *e = mkevent(seq);
@@ -166,6 +170,58 @@ START_TEST(test_evict_count_bytes)
 }
 END_TEST
 
+/*
+ * Every output behind all the cache holds (one output lagging, or all):
+ * a full cache keeps the events they will read next and refuses new ones,
+ * instead of evicting the oldest, which an output that lags by more than
+ * the cache would never have hit. Once an output passes the oldest entry,
+ * eviction resumes.
+ */
+START_TEST(test_lagging_outputs)
+{
+	struct evcache *c;
+	struct evcache_stats s;
+
+	ck_assert_int_eq(evcache_new(&c, 1 << 20, 4), CD_EOK);
+	evcache_set_enabled(c, true);
+	evcache_trim(c, 2, 2);	/* the outputs have passed seq 2 */
+	for (uint64_t seq = 3; seq <= 6; seq++)
+		ck_assert(evcache_put(c, seq, mkevent(seq)));
+	for (uint64_t seq = 7; seq <= 10; seq++) {
+		struct event *e = mkevent(seq);
+		ck_assert(!evcache_put(c, seq, e));
+		event_free(e);
+	}
+	for (uint64_t seq = 3; seq <= 6; seq++)
+		check_hit(c, seq);
+	evcache_stats_get(c, &s);
+	ck_assert_uint_eq(s.refused_lag, 4);
+	ck_assert_uint_eq(s.refused, 4);
+	ck_assert_uint_eq(s.evicted, 0);
+
+	/* The slowest output reads 3 and 4: room for two more. */
+	evcache_trim(c, 4, 4);
+	ck_assert(evcache_put(c, 11, mkevent(11)));
+	ck_assert(evcache_put(c, 12, mkevent(12)));
+	struct event *e13 = mkevent(13);
+	ck_assert(!evcache_put(c, 13, e13));
+	event_free(e13);
+
+	/* Another output passes the oldest entry (5): it reads near the
+	 * head, so the oldest go again to make room for new events. */
+	evcache_trim(c, 4, 12);
+	ck_assert(evcache_put(c, 14, mkevent(14)));
+	check_miss(c, 5);
+	check_hit(c, 6);
+	check_hit(c, 14);
+	evcache_stats_get(c, &s);
+	ck_assert_uint_eq(s.evicted, 1);
+	ck_assert_uint_eq(s.refused_lag, 5);
+	evcache_reap(c);
+	evcache_free(c);
+}
+END_TEST
+
 START_TEST(test_refcount)
 {
 	struct evcache *c;
@@ -173,6 +229,7 @@ START_TEST(test_refcount)
 
 	ck_assert_int_eq(evcache_new(&c, 1 << 20, 2), CD_EOK);
 	evcache_set_enabled(c, true);
+	evcache_trim(c, 0, UINT64_MAX);
 	ck_assert(evcache_put(c, 1, mkevent(1)));
 	const struct event *ev = evcache_get(c, 1, &ref);
 	const struct event *ev2 = evcache_get(c, 1, &ref2);
@@ -196,7 +253,7 @@ START_TEST(test_refcount)
 	/* Trim: entries up to the seq go, later puts up to it are refused. */
 	ck_assert(evcache_put(c, 10, mkevent(10)));
 	ev = evcache_get(c, 10, &ref);
-	evcache_trim(c, 10);
+	evcache_trim(c, 10, UINT64_MAX);
 	check_miss(c, 10);
 	check_miss(c, 3);
 	struct event *e9 = mkevent(9), *e10 = mkevent(10);
@@ -279,7 +336,7 @@ thr_reader(void *arg)
 			evcache_release(t->c, ref);
 		}
 		if (seq % 64 == 0 && ra->id == 0)
-			evcache_trim(t->c, seq - 32);
+			evcache_trim(t->c, seq - 32, seq);
 		seq++;
 	}
 	return NULL;
@@ -380,6 +437,7 @@ START_TEST(test_differential)
 	ck_assert_ptr_nonnull(d);
 	ck_assert_int_eq(evcache_new(&c, 8 << 20, 256), CD_EOK);
 	evcache_set_enabled(c, true);
+	evcache_trim(c, 0, UINT64_MAX);	/* an output reads at the head */
 	while ((de = readdir(d)) != NULL) {
 		size_t nl = strlen(de->d_name);
 		if (nl < 5 || strcmp(de->d_name + nl - 4, ".xml") != 0)
@@ -425,6 +483,7 @@ main(void)
 	tcase_add_test(tc, test_put_get);
 	tcase_add_test(tc, test_evict_count_bytes);
 	tcase_add_test(tc, test_refcount);
+	tcase_add_test(tc, test_lagging_outputs);
 	tcase_add_test(tc, test_threads);
 	tcase_add_test(tc, test_differential);
 	tcase_set_timeout(tc, 120);
