@@ -9,13 +9,12 @@
  * Rotation: before a record that would take the file past rotate_bytes, or
  * once the file is older than rotate_seconds (counted from when collectord
  * opened it), the file is fsync'd and renamed to NAME.TIMESTAMP, a new one
- * is opened, and (compress) the rotated file is gzip-compressed with zlib
- * into NAME.TIMESTAMP.gz through a temporary name and a rename. Then only
- * the newest `keep` rotated files are kept. Compression runs in a thread of
- * its own (one at a time: the next rotation waits for the previous one), so
- * the output goes on delivering meanwhile; zlib level 1, because at full
- * ingest a 100 MB file fills in seconds and level 6 compressed slower than
- * that on one core. TIMESTAMP is
+ * is opened, and (compress) the rotated file is compressed (zstd by
+ * default, or gzip: zwriter.h) into NAME.TIMESTAMP.zst (.gz) through a
+ * temporary name and a rename. Then only the newest `keep` rotated files
+ * are kept. Compression runs in a thread of its own (one at a time: the
+ * next rotation waits for the previous one), so the output goes on
+ * delivering meanwhile. TIMESTAMP is
  * YYYYMMDDTHHMMSS.mmmZ (UTC), bumped by a millisecond when taken, so names
  * sort in rotation order. reopen() (SIGHUP) closes the file; the next send
  * opens the path again, for logrotate-style external rotation.
@@ -39,7 +38,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <zlib.h>
 
 #include "buf.h"
 #include "conf.h"
@@ -50,6 +48,7 @@
 #include "output_kv.h"
 #include "output_sinks.h"
 #include "thread.h"
+#include "zwriter.h"
 
 #define OUTPUT_FILE_ROTATE_BYTES	(100ULL * 1024 * 1024)
 #define OUTPUT_FILE_ROTATE_SECONDS	86400
@@ -65,7 +64,7 @@ struct output_file {
 	uint64_t	 rotate_bytes;	/* 0: never by size */
 	int64_t		 rotate_seconds; /* 0: never by age */
 	unsigned	 keep;		/* 0: keep all */
-	bool		 compress;
+	enum zwriter_codec codec;	/* of rotated files */
 	mode_t		 mode;
 
 	int		 fd;		/* -1: closed, open at the next send */
@@ -90,8 +89,8 @@ static int64_t	output_file_real_now(void);
 static int	output_file_open(struct output_file *);
 static int	output_file_rotate(struct output_file *);
 static void	output_file_sync_dir(const char *);
-static int	output_file_gzip(const char *, const char *, const char *,
-		    atomic_bool *, atomic_bool *);
+static int	output_file_compress(const char *, const char *, const char *,
+		    enum zwriter_codec, atomic_bool *, atomic_bool *);
 static void	output_file_remove(const char *);
 static void	output_file_prune(struct output_file *);
 static void	*output_file_gz_main(void *);
@@ -145,7 +144,7 @@ output_file_create(const struct conf_output *conf, void **sinkp, char **errmsg)
 	f->rotate_bytes = OUTPUT_FILE_ROTATE_BYTES;
 	f->rotate_seconds = OUTPUT_FILE_ROTATE_SECONDS;
 	f->keep = OUTPUT_FILE_KEEP;
-	f->compress = true;
+	f->codec = ZWRITER_ZSTD;
 	f->mode = OUTPUT_FILE_MODE;
 	if ((f->name = strdup(conf->name)) == NULL) {
 		rc = -ENOMEM;
@@ -189,9 +188,9 @@ output_file_create(const struct conf_output *conf, void **sinkp, char **errmsg)
 			} else
 				f->keep = (unsigned)v;
 		} else if (strcmp(kv->key, "compress") == 0) {
-			if (output_kv_bool(kv->value, &f->compress) != CD_EOK) {
+			if (zwriter_codec_parse(kv->value, &f->codec) != CD_EOK) {
 				output_kv_err(&errs, conf, kv->line,
-				    "compress must be true or false");
+				    "compress must be zstd, gzip, true (zstd) or false");
 				rc = CD_ECONFIG;
 			}
 		} else if (strcmp(kv->key, "mode") == 0) {
@@ -353,12 +352,12 @@ output_file_remove(const char *path)
  * is set it gives up after the current chunk (CD_ESHUTDOWN, src kept).
  */
 static int
-output_file_gzip(const char *src, const char *dst, const char *dir,
-    atomic_bool *hurry, atomic_bool *stop)
+output_file_compress(const char *src, const char *dst, const char *dir,
+    enum zwriter_codec codec, atomic_bool *hurry, atomic_bool *stop)
 {
 	char tmp[4096], chunk[65536];
 	int in = -1, out = -1, rc = CD_EOK;
-	gzFile gz = NULL;
+	struct zwriter *z = NULL;
 	ssize_t n;
 
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", dst) >= sizeof(tmp))
@@ -370,15 +369,8 @@ output_file_gzip(const char *src, const char *dst, const char *dir,
 		rc = -errno;
 		goto out;
 	}
-	/* gzclose() closes the descriptor it was given: hand it a duplicate
-	 * (same file offset) and keep ours for fsync and the paced writes. */
-	int gfd = dup(out);
-	if (gfd < 0 || (gz = gzdopen(gfd, "wb1")) == NULL) {
-		rc = gfd < 0 ? -errno : -ENOMEM;
-		if (gfd >= 0)
-			close(gfd);
+	if ((rc = zwriter_open(&z, out, codec)) != CD_EOK)
 		goto out;
-	}
 	off_t synced = 0;
 	while ((n = read(in, chunk, sizeof(chunk))) > 0) {
 		struct timespec t0, t1;
@@ -388,10 +380,8 @@ output_file_gzip(const char *src, const char *dst, const char *dir,
 			break;
 		}
 		clock_gettime(CLOCK_MONOTONIC, &t0);
-		if (gzwrite(gz, chunk, (unsigned)n) != (int)n) {
-			rc = -EIO;
+		if ((rc = zwriter_write(z, chunk, (size_t)n)) != CD_EOK)
 			break;
-		}
 		output_file_pace(out, &synced);
 		if (hurry != NULL && !atomic_load(hurry)) {
 			clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -403,11 +393,12 @@ output_file_gzip(const char *src, const char *dst, const char *dir,
 				nanosleep(&nap, NULL);
 		}
 	}
-	if (n < 0)
+	if (n < 0 && rc == CD_EOK)
 		rc = -errno;
-	if (gzclose(gz) != Z_OK && rc == CD_EOK)
-		rc = -EIO;
-	gz = NULL;
+	int zrc = zwriter_close(z);
+	z = NULL;
+	if (rc == CD_EOK)
+		rc = zrc;
 	if (rc == CD_EOK && fsync(out) != 0)
 		rc = -errno;
 	if (rc == CD_EOK) {
@@ -431,7 +422,7 @@ out:
 	return rc;
 }
 
-/* NAME.YYYYMMDDTHHMMSS.mmmZ or the same with ".gz". */
+/* NAME.YYYYMMDDTHHMMSS.mmmZ, or the same with ".zst" or ".gz". */
 static bool
 output_file_is_rotated(const struct output_file *f, const char *name)
 {
@@ -448,7 +439,8 @@ output_file_is_rotated(const struct output_file *f, const char *name)
 		if (!ok)
 			return false;
 	}
-	return *rest == '\0' || strcmp(rest, ".gz") == 0;
+	return *rest == '\0' || strcmp(rest, ".zst") == 0 ||
+	    strcmp(rest, ".gz") == 0;
 }
 
 static int
@@ -504,7 +496,7 @@ output_file_prune(struct output_file *f)
 static int
 output_file_rotate(struct output_file *f)
 {
-	char stamp[64], rot[4096], gz[4096];
+	char stamp[64], rot[4096];
 	int64_t ms = output_file_now();
 	struct tm tm;
 	time_t t;
@@ -518,9 +510,11 @@ output_file_rotate(struct output_file *f)
 	if (strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &tm) != 15)
 		return -ERANGE;
 	snprintf(stamp + 15, sizeof(stamp) - 15, ".%03dZ", (int)(ms % 1000));
-	if ((size_t)snprintf(rot, sizeof(rot), "%s.%s", f->path, stamp) >= sizeof(rot) ||
-	    (size_t)snprintf(gz, sizeof(gz), "%s.gz", rot) >= sizeof(gz))
+	/* Room for the compressed name too. */
+	if ((size_t)snprintf(rot, sizeof(rot), "%s.%s.zst", f->path, stamp) >=
+	    sizeof(rot))
 		return -ENAMETOOLONG;
+	rot[strlen(rot) - 4] = '\0';
 	if (rename(f->path, rot) != 0) {
 		rc = -errno;
 		output_file_fail(f, "cannot rotate", rc);
@@ -532,7 +526,7 @@ output_file_rotate(struct output_file *f)
 		return rc;
 	output_file_sync_dir(f->dir);
 	log_info("output", "output=%s rotated %s to %s", f->name, f->path, rot);
-	if (f->compress) {
+	if (f->codec != ZWRITER_NONE) {
 		/* A compression still running takes this file next (it works
 		 * through every uncompressed rotated file, oldest first): the
 		 * output never waits for it, whatever CPU it gets. */
@@ -556,8 +550,8 @@ output_file_rotate(struct output_file *f)
 }
 
 /*
- * The oldest rotated file not compressed yet: its path in src, the .gz
- * path in dst. Files the compressor already failed on this run are
+ * The oldest rotated file not compressed yet: its path in src, the
+ * compressed file's path (with the codec's suffix) in dst. Files the compressor already failed on this run are
  * skipped by the caller's count, not here.
  */
 static bool
@@ -573,6 +567,7 @@ output_file_next_plain(struct output_file *f, char *src, char *dst, size_t len)
 		size_t nl = strlen(de->d_name);
 		if (!output_file_is_rotated(f, de->d_name) ||
 		    (nl > 3 && strcmp(de->d_name + nl - 3, ".gz") == 0) ||
+		    (nl > 4 && strcmp(de->d_name + nl - 4, ".zst") == 0) ||
 		    nl >= sizeof(best))
 			continue;
 		if (best[0] == '\0' || strcmp(de->d_name, best) < 0)
@@ -581,7 +576,8 @@ output_file_next_plain(struct output_file *f, char *src, char *dst, size_t len)
 	closedir(d);
 	return best[0] != '\0' &&
 	    (size_t)snprintf(src, len, "%s/%s", f->dir, best) < len &&
-	    (size_t)snprintf(dst, len, "%s/%s.gz", f->dir, best) < len;
+	    (size_t)snprintf(dst, len, "%s/%s%s", f->dir, best,
+	    zwriter_suffix(f->codec)) < len;
 }
 
 /*
@@ -601,12 +597,12 @@ output_file_gz_main(void *arg)
 	if (thread) {
 		/* Its own thread: compression is background work; it must not
 		 * take CPU or disk time from the threads an Ack waits for. */
-		thread_name("cd-gzip");
+		thread_name("cd-compress");
 		thread_background_hint();
 	}
 	while (!(thread && atomic_load(&f->gz_stop)) &&
 	    output_file_next_plain(f, src, dst, sizeof(src))) {
-		rc = output_file_gzip(src, dst, f->dir,
+		rc = output_file_compress(src, dst, f->dir, f->codec,
 		    thread ? &f->gz_hurry : NULL, thread ? &f->gz_stop : NULL);
 		if (rc == CD_ESHUTDOWN) {
 			log_info("output", "output=%s compression of %s stopped: "
@@ -634,7 +630,7 @@ output_file_settle(void *sink)
 
 	output_file_gz_wait(f, false);
 	/* A file rotated as the thread ended: compress it here. */
-	if (f->compress)
+	if (f->codec != ZWRITER_NONE)
 		output_file_gz_main(f);
 }
 

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <zlib.h>
+#include <zstd.h>
 
 #include "buf.h"
 #include "conf.h"
@@ -119,7 +120,34 @@ rotated(const char *dir, char names[][256], size_t max)
 	return n;
 }
 
-/* Append the (possibly gzip'd) file to b. */
+/* Append the zstd file to b: every frame decoded, its checksum checked. */
+static void
+read_zstd(const char *path, struct buf *b)
+{
+	char in[4096], out[16384];
+	ZSTD_DCtx *dc = ZSTD_createDCtx();
+	FILE *fp = fopen(path, "rb");
+	size_t n, last = 0;
+
+	ck_assert_ptr_nonnull(dc);
+	ck_assert_ptr_nonnull(fp);
+	while ((n = fread(in, 1, sizeof(in), fp)) > 0) {
+		ZSTD_inBuffer zi = { in, n, 0 };
+		while (zi.pos < zi.size) {
+			ZSTD_outBuffer zo = { out, sizeof(out), 0 };
+			last = ZSTD_decompressStream(dc, &zo, &zi);
+			ck_assert_msg(!ZSTD_isError(last), "%s: %s", path,
+			    ZSTD_getErrorName(last));
+			buf_append(b, out, zo.pos);
+		}
+	}
+	/* 0: the last frame is complete (a cut file is not). */
+	ck_assert_uint_eq(last, 0);
+	fclose(fp);
+	ZSTD_freeDCtx(dc);
+}
+
+/* Append the (possibly compressed) file to b. */
 static void
 read_any(const char *dir, const char *name, struct buf *b)
 {
@@ -127,6 +155,10 @@ read_any(const char *dir, const char *name, struct buf *b)
 	int n;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (strlen(name) > 4 && strcmp(name + strlen(name) - 4, ".zst") == 0) {
+		read_zstd(path, b);
+		return;
+	}
 	gzFile gz = gzopen(path, "rb");	/* reads plain files too */
 	ck_assert_ptr_nonnull(gz);
 	while ((n = gzread(gz, chunk, sizeof(chunk))) > 0)
@@ -135,18 +167,26 @@ read_any(const char *dir, const char *name, struct buf *b)
 	gzclose(gz);
 }
 
+/* The file starts with the magic number of gzip (RFC 1952) or of a
+ * zstd frame (RFC 8878), as its name says. */
 static bool
-is_gzip(const char *dir, const char *name)
+is_compressed(const char *dir, const char *name)
 {
 	char path[4096];
-	unsigned char magic[2] = { 0 };
+	unsigned char m[4] = { 0 };
+	size_t nl = strlen(name);
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	FILE *fp = fopen(path, "rb");
 	ck_assert_ptr_nonnull(fp);
-	size_t n = fread(magic, 1, 2, fp);
+	size_t n = fread(m, 1, 4, fp);
 	fclose(fp);
-	return n == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+	if (nl > 3 && strcmp(name + nl - 3, ".gz") == 0)
+		return n >= 2 && m[0] == 0x1f && m[1] == 0x8b;
+	if (nl > 4 && strcmp(name + nl - 4, ".zst") == 0)
+		return n == 4 && m[0] == 0x28 && m[1] == 0xb5 && m[2] == 0x2f &&
+		    m[3] == 0xfd;
+	return false;
 }
 
 START_TEST(test_append)
@@ -196,8 +236,9 @@ START_TEST(test_rotate_size)
 	buf_init(&all, 0);
 	for (size_t i = 0; i < n; i++) {
 		size_t before = all.len;
-		ck_assert_msg(strstr(names[i], ".gz") != NULL, "%s not compressed", names[i]);
-		ck_assert(is_gzip(dir, names[i]));
+		/* zstd, the default. */
+		ck_assert_msg(strstr(names[i], ".zst") != NULL, "%s not compressed", names[i]);
+		ck_assert(is_compressed(dir, names[i]));
 		read_any(dir, names[i], &all);
 		ck_assert_uint_le(all.len - before, 100);
 		ck_assert_uint_eq(all.len - before, 98);
@@ -220,7 +261,7 @@ START_TEST(test_rotate_age)
 
 	fake_now_ms = 1700000000000LL;	/* 2023-11-14T22:13:20Z */
 	output_file_set_clock(fake_now);
-	void *sink = sink_new(dir, "rotate_seconds=3600", NULL, NULL);
+	void *sink = sink_new(dir, "rotate_seconds=3600", "compress=gzip", NULL);
 	ck_assert_int_eq(send_range(sink, 0, 2, &got), CD_EOK);
 	fake_now_ms += 3599 * 1000;
 	ck_assert_int_eq(send_range(sink, 2, 1, &got), CD_EOK);
@@ -232,6 +273,7 @@ START_TEST(test_rotate_age)
 	output_file_settle(sink);
 	ck_assert_uint_eq(rotated(dir, names, 256), 1);
 	ck_assert_str_eq(names[0], "events.log.20231114T231320.000Z.gz");
+	ck_assert(is_compressed(dir, names[0]));
 	buf_init(&b, 0);
 	read_any(dir, names[0], &b);
 	expect_records(&b, 0, 3);
@@ -261,7 +303,8 @@ START_TEST(test_keep)
 	buf_init(&b, 0);
 	for (int i = 0; i < 3; i++) {
 		ck_assert_ptr_null(strstr(names[i], ".gz"));
-		ck_assert(!is_gzip(dir, names[i]));
+		ck_assert_ptr_null(strstr(names[i], ".zst"));
+		ck_assert(!is_compressed(dir, names[i]));
 		read_any(dir, names[i], &b);
 	}
 	read_any(dir, "events.log", &b);
@@ -276,8 +319,8 @@ END_TEST
 /*
  * Rotated files of 20 MB: their compression writes in paced steps and the
  * uncompressed file is removed a step at a time (both past one step's
- * size here). Every record must be in the .gz files, in order, and no
- * uncompressed rotated file may be left behind.
+ * size here), with each codec. Every record must be in the compressed
+ * files, in order, and no uncompressed rotated file may be left behind.
  */
 static void
 big_record(char *out, size_t len, unsigned i)
@@ -298,8 +341,10 @@ big_record(char *out, size_t len, unsigned i)
 START_TEST(test_rotate_large)
 {
 	enum { REC = 65536, PER = 16, BATCHES = 42 };
+	static const char *const codec[] = { "compress=zstd", "compress=gzip" };
+	static const char *const suffix[] = { ".zst", ".gz" };
 	char *dir = harness_mkdtemp();
-	void *sink = sink_new(dir, "rotate_bytes=20000000", "keep=5", NULL);
+	void *sink = sink_new(dir, "rotate_bytes=20000000", "keep=5", codec[_i]);
 	char names[16][256];
 	char *text = malloc((size_t)PER * REC);
 	struct output_msg msgs[PER];
@@ -324,8 +369,9 @@ START_TEST(test_rotate_large)
 	ck_assert_uint_eq(n, 2);
 	buf_init(&all, 0);
 	for (size_t i = 0; i < n; i++) {
-		ck_assert_msg(strstr(names[i], ".gz") != NULL, "%s left uncompressed", names[i]);
-		ck_assert(is_gzip(dir, names[i]));
+		ck_assert_msg(strstr(names[i], suffix[_i]) != NULL, "%s left uncompressed",
+		    names[i]);
+		ck_assert(is_compressed(dir, names[i]));
 		read_any(dir, names[i], &all);
 	}
 	read_any(dir, "events.log", &all);
@@ -369,11 +415,11 @@ START_TEST(test_leftover_compressed)
 	ck_assert_uint_eq(rotated(dir, names, 16), 3);
 	buf_init(&b, 0);
 	for (int i = 0; i < 3; i++) {
-		ck_assert_msg(strstr(names[i], ".gz") != NULL, "%s left uncompressed", names[i]);
-		ck_assert(is_gzip(dir, names[i]));
+		ck_assert_msg(strstr(names[i], ".zst") != NULL, "%s left uncompressed", names[i]);
+		ck_assert(is_compressed(dir, names[i]));
 		read_any(dir, names[i], &b);
 	}
-	ck_assert_str_eq(names[0], "events.log.20231114T231320.000Z.gz");
+	ck_assert_str_eq(names[0], "events.log.20231114T231320.000Z.zst");
 	read_any(dir, "events.log", &b);
 	expect_records(&b, 0, 7);
 	buf_free(&b);
@@ -507,7 +553,7 @@ main(void)
 	tcase_add_test(tc, test_rotate_size);
 	tcase_add_test(tc, test_rotate_age);
 	tcase_add_test(tc, test_keep);
-	tcase_add_test(tc, test_rotate_large);
+	tcase_add_loop_test(tc, test_rotate_large, 0, 2);	/* zstd, gzip */
 	tcase_add_test(tc, test_leftover_compressed);
 	tcase_add_test(tc, test_reopen);
 	tcase_add_test(tc, test_unwritable);
