@@ -60,6 +60,7 @@ static const struct conf_item {
 	{ "store/map-max-bytes", CONF_T_U64, offsetof(struct cd_conf, store.map_max_bytes) },
 	{ "store/nosync", CONF_T_BOOL, offsetof(struct cd_conf, store.nosync) },
 	{ "store/spool-max-entries", CONF_T_U64, offsetof(struct cd_conf, store.spool_max_entries) },
+	{ "store/index-pending-max", CONF_T_U64, offsetof(struct cd_conf, store.index_pending_max) },
 	{ "dns/dedup-window", CONF_T_U32, offsetof(struct cd_conf, dns.dedup_window_s) },
 	{ "dns/dedup-key/field", CONF_T_STRV, offsetof(struct cd_conf, dns.dedup_key) },
 	{ "dns/dedup-max-entries", CONF_T_U64, offsetof(struct cd_conf, dns.dedup_max_entries) },
@@ -245,6 +246,7 @@ conf_defaults(struct cd_conf **out)
 	c->store.map_max_bytes = (uint64_t)64 << 30;
 	c->store.nosync = false;
 	c->store.spool_max_entries = 10000000;
+	c->store.index_pending_max = 100000;	/* INDEXER_PENDING_MAX */
 	c->dns.dedup_window_s = 900;
 	c->dns.dedup_max_entries = 1000000;
 	c->dns.retention_days = 0;

@@ -66,6 +66,8 @@ struct conf_store {
 	bool	 nosync;		/**< no fsync at commit: UNSAFE (default false) */
 	uint64_t spool_max_entries;	/**< undelivered spool entries before sources get
 					  503 (default 10 million) */
+	uint64_t index_pending_max;	/**< acknowledged DNS queries not indexed yet
+					  before sources get 503 (default 100,000) */
 };
 
 struct conf_dns {

@@ -421,6 +421,7 @@ main(int argc, char **argv)
 	if ((rc = indexer_new(&indexer, st, lolbas, conf->dns.alert_registered_domain)) != CD_EOK ||
 	    (rc = indexer_start(indexer)) != CD_EOK)
 		goto out;
+	indexer_set_pending_max(indexer, conf->store.index_pending_max);
 	wsman_set_indexer(wsman, indexer);
 	outputs_set_prune_floor(ms.outs, indexer_prune_floor, indexer);
 	if (conf->api.tokens_file != NULL &&
@@ -496,6 +497,7 @@ main(int argc, char **argv)
 			outputs_set_evcache(nouts, evcache);
 			outputs_set_prune_floor(nouts, indexer_prune_floor, indexer);
 			pthread_mutex_unlock(&ms.lock);
+			indexer_set_pending_max(indexer, nconf->store.index_pending_max);
 			log_set_level(nconf->log_level);
 			maint_reset();	/* a new retention applies at once */
 			wsman_set_config(wsman, nconf, nsubs);

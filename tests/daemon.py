@@ -55,6 +55,15 @@ def from_utf16(body):
     return body[2:].decode("utf-16-le")
 
 
+
+def conf_file(xml):
+    """The path of a new configuration file holding xml (in a temporary
+    directory of its own), for Daemon(extra=["--config", path])."""
+    path = os.path.join(tempfile.mkdtemp(prefix="cd-conf-"), "collectord.xml")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(xml)
+    return path
+
 class Daemon:
     def __init__(self, subscriptions=None, extra=(), data_dir=None, auth="none",
                  default_subscriptions=False):

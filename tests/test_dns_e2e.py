@@ -11,7 +11,7 @@ import random
 import re
 import urllib.parse
 
-from daemon import DATA, Daemon, from_utf16, run, utf16
+from daemon import DATA, Daemon, conf_file, from_utf16, run, utf16
 
 SYSMON = os.path.join(DATA, "sysmon")
 
@@ -95,31 +95,82 @@ def test_expected_aggregates():
             assert st == 200, (st, body)
             assert mid in from_utf16(body)
 
-        for name, e in exp["names"].items():
-            st, js = d.api("/api/v1/domains/" + urllib.parse.quote(name, safe=""))
-            assert st == 200, (name, js)
-            for k in ("first_seen", "last_seen", "count", "host_count", "first_host", "first_image"):
-                assert js[k] == e[k], (name, k, js[k], e[k])
-            hosts = paged(d, "/api/v1/domains/%s/hosts" % urllib.parse.quote(name, safe=""))
-            assert sorted(h["host"] for h in hosts) == sorted(
-                h for h in exp["hosts"] if name in exp["hosts"][h]), name
-        for host, names in exp["hosts"].items():
-            got = {x["domain"]: x for x in paged(d, "/api/v1/hosts/%s/domains" % host)}
-            assert set(got) == set(names), (host, set(got) ^ set(names))
-            for name, e in names.items():
-                for k in ("first_seen", "last_seen", "count"):
-                    assert got[name][k] == e[k], (host, name, k, got[name][k], e[k])
-                assert sorted(got[name]["images"]) == sorted(e["images"]), (host, name)
-        st, js = d.api("/api/v1/hosts?limit=1000")
-        totals = {h["host"]: h for h in js["hosts"]}
-        for host, t in exp["host_totals"].items():
-            assert totals[host]["dns_queries"] == t["dns_queries"], (host, totals[host], t)
-            assert totals[host]["domains"] == t["domains"], (host, totals[host], t)
-        # Fleet-wide "new since": every name once, ordered by first_seen.
-        listed = paged(d, "/api/v1/domains?first_seen_after=2000-01-01T00:00:00Z")
-        assert len(listed) == exp["totals"]["names"], len(listed)
-        firsts = [x["first_seen"] for x in listed]
-        assert firsts == sorted(firsts)
+        check_expected(d, exp)
+    finally:
+        d.stop()
+        d.cleanup()
+
+
+def check_expected(d, exp):
+    """Every domain, (host, domain) and host total the API answers equals
+    expected_dns.json."""
+    for name, e in exp["names"].items():
+        st, js = d.api("/api/v1/domains/" + urllib.parse.quote(name, safe=""))
+        assert st == 200, (name, js)
+        for k in ("first_seen", "last_seen", "count", "host_count", "first_host", "first_image"):
+            assert js[k] == e[k], (name, k, js[k], e[k])
+        hosts = paged(d, "/api/v1/domains/%s/hosts" % urllib.parse.quote(name, safe=""))
+        assert sorted(h["host"] for h in hosts) == sorted(
+            h for h in exp["hosts"] if name in exp["hosts"][h]), name
+    for host, names in exp["hosts"].items():
+        got = {x["domain"]: x for x in paged(d, "/api/v1/hosts/%s/domains" % host)}
+        assert set(got) == set(names), (host, set(got) ^ set(names))
+        for name, e in names.items():
+            for k in ("first_seen", "last_seen", "count"):
+                assert got[name][k] == e[k], (host, name, k, got[name][k], e[k])
+            assert sorted(got[name]["images"]) == sorted(e["images"]), (host, name)
+    st, js = d.api("/api/v1/hosts?limit=1000")
+    totals = {h["host"]: h for h in js["hosts"]}
+    for host, t in exp["host_totals"].items():
+        assert totals[host]["dns_queries"] == t["dns_queries"], (host, totals[host], t)
+        assert totals[host]["domains"] == t["domains"], (host, totals[host], t)
+    # Fleet-wide "new since": every name once, ordered by first_seen.
+    listed = paged(d, "/api/v1/domains?first_seen_after=2000-01-01T00:00:00Z")
+    assert len(listed) == exp["totals"]["names"], len(listed)
+    firsts = [x["first_seen"] for x in listed]
+    assert firsts == sorted(firsts)
+
+
+def test_index_queue_503():
+    """The DNS index falls behind (index-pending-max 1, the index job runs
+    every 200 ms): batches arriving meanwhile get 503 without Ack, as for a
+    full spool. Sent again, as Windows does, they are acknowledged once the
+    index has caught up, and the index ends up exactly as expected: nothing
+    acknowledged is lost, nothing is counted twice."""
+    import time
+    with open(os.path.join(SYSMON, "expected_dns.json"), encoding="utf-8") as f:
+        exp = json.load(f)
+    conf = conf_file("<collectord><store><index-pending-max>1</index-pending-max>"
+                     "</store></collectord>")
+    d = Daemon(default_subscriptions=True, extra=["--config", conf]).start()
+    try:
+        ids, refused, batches_refused, sent = {}, 0, 0, 0
+        for n, (host, lines) in enumerate(all_batches()):
+            if host not in ids:
+                ids[host] = enumerate_id(d, host)
+            mid, msg = batch(host, ids[host], lines, n)
+            deadline = time.time() + 30
+            first = True
+            while True:
+                st, _, body = d.post("/wsman/subscriptions/" + ids[host], utf16(msg))
+                if st == 200:
+                    assert mid in from_utf16(body)
+                    break
+                assert st == 503, (st, body)
+                assert body == b"", body   # no Ack
+                refused += 1
+                batches_refused += first
+                first = False
+                assert time.time() < deadline, "the index never caught up"
+                time.sleep(0.02)
+            sent += 1
+        assert refused > 0, "the index queue never answered 503"
+        st, js = d.api("/api/v1/stats")
+        assert js["dns"]["index_pending"] == 0, js["dns"]
+        assert js["wef"]["batches_refused"] >= refused, (js["wef"], refused)
+        print("index queue: %d of %d batches refused at first (%d 503s), all acked later"
+              % (batches_refused, sent, refused))
+        check_expected(d, exp)
     finally:
         d.stop()
         d.cleanup()
@@ -162,4 +213,4 @@ def test_retention():
 
 
 if __name__ == "__main__":
-    run([test_expected_aggregates, test_retention])
+    run([test_expected_aggregates, test_retention, test_index_queue_503])

@@ -9,7 +9,7 @@ import os
 import re
 import tempfile
 
-from daemon import DATA, Daemon, from_utf16, run, utf16
+from daemon import DATA, Daemon, conf_file, from_utf16, run, utf16
 
 EID22 = None
 
@@ -75,11 +75,8 @@ def test_foreign_events_not_indexed():
 
 
 def test_relay_indexes_for_others():
-    tmp = tempfile.mkdtemp(prefix="cd-conf-")
-    conf = os.path.join(tmp, "collectord.xml")
-    with open(conf, "w") as f:
-        f.write('<?xml version="1.0"?>\n<collectord>'
-                "<relays><relay>relay*.example.com</relay></relays></collectord>\n")
+    conf = conf_file('<?xml version="1.0"?>\n<collectord>'
+                     "<relays><relay>relay*.example.com</relay></relays></collectord>\n")
     d = Daemon(default_subscriptions=True, extra=["--config", conf]).start()
     try:
         sid = sub_id(d)
