@@ -2,7 +2,7 @@
 /*
  * The file output (output_file.c): one record per line, appended with
  * write() and fsync'd before a batch is confirmed; rotation by size and
- * age, rotated files gzip-compressed (zlib) as NAME.TIMESTAMP.gz. Its ops
+ * age, rotated files compressed as NAME.TIMESTAMP.zst (or .gz: zwriter.h). Its ops
  * are declared in output_sinks.h; this header only holds the test hook.
  */
 #ifndef CD_OUTPUT_FILE_H

@@ -188,6 +188,12 @@ def test_spool_cap_503_and_drain():
             statuses.append(st)
         assert statuses[0] == 200 and 503 in statuses, statuses
         acked = sum(len(ls) for (h, ls), st in zip(batches, statuses) if st == 200)
+        # While the destination is down, every acked event is backlog in
+        # the stats (with the spooled alerts), and nothing is delivered.
+        st, js = d.api("/api/v1/stats")
+        relay = [o for o in js["outputs"] if o["name"] == "relay"][0]
+        assert relay["backlog"] >= acked, (relay, acked)
+        assert relay["delivered"] == 0, relay
 
         # The destination comes back: a TCP receiver on the output's port.
         srv = socket.socket()
