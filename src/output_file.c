@@ -188,7 +188,12 @@ output_file_create(const struct conf_output *conf, void **sinkp, char **errmsg)
 			} else
 				f->keep = (unsigned)v;
 		} else if (strcmp(kv->key, "compress") == 0) {
-			if (zwriter_codec_parse(kv->value, &f->codec) != CD_EOK) {
+			bool on;
+			/* The booleans every setting takes (true: the default
+			 * codec), or a codec's name. */
+			if (output_kv_bool(kv->value, &on) == CD_EOK)
+				f->codec = on ? ZWRITER_ZSTD : ZWRITER_NONE;
+			else if (zwriter_codec_parse(kv->value, &f->codec) != CD_EOK) {
 				output_kv_err(&errs, conf, kv->line,
 				    "compress must be zstd, gzip, true (zstd) or false");
 				rc = CD_ECONFIG;

@@ -242,7 +242,7 @@ START_TEST(test_file_http_kafka_create)
 	err = create_errors("file", file_bad, 5);
 	ck_assert_str_eq(err,
 	    "config:11: output \"out1\": path must name a file\n"
-	    "config:12: output \"out1\": compress must be true or false\n"
+	    "config:12: output \"out1\": compress must be zstd, gzip, true (zstd) or false\n"
 	    "config:13: output \"out1\": keep must be 0..100000\n"
 	    "config:14: output \"out1\": mode must be octal, like 0640\n"
 	    "config:15: output \"out1\": rotate_seconds must be a number of "
