@@ -38,7 +38,6 @@
 #include <time.h>
 #include <unistd.h>
 
-
 #include "buf.h"
 #include "conf.h"
 #include "err.h"
@@ -515,11 +514,10 @@ output_file_rotate(struct output_file *f)
 	if (strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &tm) != 15)
 		return -ERANGE;
 	snprintf(stamp + 15, sizeof(stamp) - 15, ".%03dZ", (int)(ms % 1000));
-	/* Room for the compressed name too. */
-	if ((size_t)snprintf(rot, sizeof(rot), "%s.%s.zst", f->path, stamp) >=
-	    sizeof(rot))
+	/* With room left for the longest suffix a compressor adds (".zst"). */
+	int rl = snprintf(rot, sizeof(rot), "%s.%s", f->path, stamp);
+	if (rl < 0 || (size_t)rl + sizeof(".zst") > sizeof(rot))
 		return -ENAMETOOLONG;
-	rot[strlen(rot) - 4] = '\0';
 	if (rename(f->path, rot) != 0) {
 		rc = -errno;
 		output_file_fail(f, "cannot rotate", rc);
