@@ -141,6 +141,9 @@ evcache_set_enabled(struct evcache *c, bool on)
 		return;
 	pthread_mutex_lock(&c->lock);
 	c->enabled = on;
+	/* A new set of outputs (a reload): how far the most advanced one
+	 * is, is learned again from their next trim. */
+	c->lead = 0;
 	while (!on && c->n > 0)
 		evcache_unlink_oldest(c);
 	pthread_mutex_unlock(&c->lock);

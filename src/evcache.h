@@ -55,7 +55,8 @@ void evcache_free(struct evcache *c);
 
 /**
  * Turn caching on (an output will read the spool) or off (no output: the
- * entries are dropped and evcache_put() refuses everything). NULL is a
+ * entries are dropped and evcache_put() refuses everything), for a new set
+ * of outputs: the lead evcache_trim() recorded is forgotten. NULL is a
  * no-op.
  */
 void evcache_set_enabled(struct evcache *c, bool on);

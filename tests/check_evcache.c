@@ -217,6 +217,16 @@ START_TEST(test_lagging_outputs)
 	evcache_stats_get(c, &s);
 	ck_assert_uint_eq(s.evicted, 1);
 	ck_assert_uint_eq(s.refused_lag, 5);
+
+	/* A reload's new outputs: the lead is learned again. */
+	evcache_set_enabled(c, true);
+	struct event *e15 = mkevent(15);
+	ck_assert(!evcache_put(c, 15, e15));
+	event_free(e15);
+	check_hit(c, 14);
+	evcache_trim(c, 4, 14);
+	ck_assert(evcache_put(c, 16, mkevent(16)));
+	check_miss(c, 6);
 	evcache_reap(c);
 	evcache_free(c);
 }
