@@ -429,6 +429,55 @@ START_TEST(test_leftover_compressed)
 }
 END_TEST
 
+/*
+ * A site switches codecs (gzip before, zstd now): the .gz files of the
+ * earlier run are neither compressed again nor forgotten; keep counts the
+ * rotated files of both suffixes, newest first, and every kept record is
+ * still there.
+ */
+START_TEST(test_codec_switch)
+{
+	char *dir = harness_mkdtemp();
+	char names[16][256];
+	struct buf b;
+	size_t got;
+
+	fake_now_ms = 1700000000000LL;
+	output_file_set_clock(fake_now);
+	/* Two 14-byte records per file: records 0-1 and 2-3 rotated. */
+	void *sink = sink_new(dir, "rotate_bytes=30", "compress=gzip", NULL);
+	for (int i = 0; i < 5; i++)
+		ck_assert_int_eq(send_range(sink, i, 1, &got), CD_EOK);
+	output_file_settle(sink);
+	output_file_ops.destroy(sink);
+	ck_assert_uint_eq(rotated(dir, names, 16), 2);
+	ck_assert_ptr_nonnull(strstr(names[1], ".gz"));
+
+	fake_now_ms += 60000;
+	sink = sink_new(dir, "rotate_bytes=30", "keep=3", NULL);
+	/* 4-5 and 6-7 rotated (zstd), 8 in the current file. */
+	for (int i = 5; i < 9; i++)
+		ck_assert_int_eq(send_range(sink, i, 1, &got), CD_EOK);
+	output_file_settle(sink);
+	ck_assert_uint_eq(rotated(dir, names, 16), 3);
+	ck_assert_str_eq(names[0], "events.log.20231114T221320.001Z.gz");
+	ck_assert_str_eq(names[1], "events.log.20231114T221420.000Z.zst");
+	ck_assert_str_eq(names[2], "events.log.20231114T221420.001Z.zst");
+	buf_init(&b, 0);
+	for (int i = 0; i < 3; i++) {
+		ck_assert(is_compressed(dir, names[i]));
+		read_any(dir, names[i], &b);
+	}
+	read_any(dir, "events.log", &b);
+	expect_records(&b, 2, 7);	/* the oldest file went by keep */
+	buf_free(&b);
+	output_file_ops.destroy(sink);
+	output_file_set_clock(NULL);
+	harness_rmdir_rf(dir);
+	free(dir);
+}
+END_TEST
+
 /* logrotate moves the file away, then SIGHUP: a new file at the path. */
 START_TEST(test_reopen)
 {
@@ -555,6 +604,7 @@ main(void)
 	tcase_add_test(tc, test_keep);
 	tcase_add_loop_test(tc, test_rotate_large, 0, 2);	/* zstd, gzip */
 	tcase_add_test(tc, test_leftover_compressed);
+	tcase_add_test(tc, test_codec_switch);
 	tcase_add_test(tc, test_reopen);
 	tcase_add_test(tc, test_unwritable);
 	tcase_add_test(tc, test_partial_write);
