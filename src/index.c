@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "be64.h"
+#include "be.h"
 #include "err.h"
 #include "hosts.h"
 #include "index.h"
@@ -269,18 +269,14 @@ index_next_id(struct store_txn *txn, enum store_dbi dbi, uint32_t *id)
 
 		if (v.len != 4)
 			return CD_ECORRUPT;
-		next = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-		    (uint32_t)p[2] << 8 | p[3];
+		next = be32_get(p);
 	} else if (rc != CD_ENOTFOUND) {
 		return rc;
 	}
 	if (next == UINT32_MAX)
 		return CD_ETOOBIG;
 	*id = next++;
-	val[0] = (uint8_t)(next >> 24);
-	val[1] = (uint8_t)(next >> 16);
-	val[2] = (uint8_t)(next >> 8);
-	val[3] = (uint8_t)next;
+	be32_put(val, next);
 	return store_put(txn, dbi, &key, 1, val, sizeof(val));
 }
 
@@ -300,7 +296,7 @@ index_domid_get(struct store_txn *txn, uint32_t did, char name[DNS_NAME_MAX],
 	p = v.data;
 	if (v.len < 6 || v.len - 5 >= DNS_NAME_MAX || p[0] != INDEX_VERSION)
 		return CD_ECORRUPT;
-	*rid = (uint32_t)p[1] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 8 | p[4];
+	*rid = be32_get(p + 1);
 	memcpy(name, p + 5, v.len - 5);
 	name[v.len - 5] = '\0';
 	return CD_EOK;
@@ -317,10 +313,7 @@ index_domid_put(struct store_txn *txn, uint32_t did, uint32_t rid,
 	if (len >= DNS_NAME_MAX)
 		return -EINVAL;
 	val[0] = INDEX_VERSION;
-	val[1] = (uint8_t)(rid >> 24);
-	val[2] = (uint8_t)(rid >> 16);
-	val[3] = (uint8_t)(rid >> 8);
-	val[4] = (uint8_t)rid;
+	be32_put(val + 1, rid);
 	memcpy(val + 5, name, len);
 	index_key_domid(&k, did);
 	return store_put(txn, STORE_DBI_DNS_DOMAIN, k.buf, k.len, val, 5 + len);
@@ -1221,8 +1214,7 @@ index_hd_visit(void *arg, int64_t first, const uint8_t *rest, size_t restlen,
 		*stop = true;
 		return CD_EOK;
 	}
-	did = (uint32_t)rest[0] << 24 | (uint32_t)rest[1] << 16 |
-	    (uint32_t)rest[2] << 8 | rest[3];
+	did = be32_get(rest);
 	if ((rc = index_domid_get(c->txn, did, name, &rid)) != CD_EOK)
 		return rc;
 	rc = index_pair_fill(c->txn, c->hid, rid, did, c->host, name, &hd);

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "be64.h"
+#include "be.h"
 #include "dns.h"
 #include "err.h"
 #include "event.h"

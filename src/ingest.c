@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "be64.h"
+#include "be.h"
 #include "buf.h"
 #include "err.h"
 #include "event.h"

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "be.h"
 #include "buf.h"
 #include "err.h"
 #include "event.h"
@@ -659,10 +660,8 @@ lolbas_proc_store(struct store_txn *txn, const struct store_key *k,
 	for (size_t i = LOLBAS_F_IMAGE; i < LOLBAS_F_N; i++) {
 		uint32_t l = f[i] != NULL ? (uint32_t)n[i] : UINT32_MAX;
 
-		*p++ = (uint8_t)(l >> 24);
-		*p++ = (uint8_t)(l >> 16);
-		*p++ = (uint8_t)(l >> 8);
-		*p++ = (uint8_t)l;
+		be32_put(p, l);
+		p += 4;
 		if (f[i] != NULL) {
 			memcpy(p, f[i], n[i]);
 			p += n[i];

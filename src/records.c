@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "be64.h"
+#include "be.h"
 #include "err.h"
 #include "log.h"
 #include "records.h"

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "be64.h"
+#include "be.h"
 #include "err.h"
 #include "spool.h"
 #include "store.h"
@@ -15,21 +15,6 @@
 #define SPOOL_PACK_VERSION	2	/* a writer job's records */
 #define SPOOL_PACK_HDR		5	/* version, u32 count */
 #define SPOOL_META_NEXT		"spool_next"
-
-static void
-spool_put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static uint32_t
-spool_get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 
 int
 spool_next_seq(struct store_txn *txn, uint64_t *out)
@@ -74,7 +59,7 @@ spool_writer_append(struct store_txn *txn, struct spool_writer *w,
 	if ((rc = buf_reserve(&w->pack, 4 + len)) != CD_EOK)
 		return rc;
 	uint8_t *p = w->pack.data + w->pack.len;
-	spool_put32(p, (uint32_t)len);
+	be32_put(p, (uint32_t)len);
 	p += 4;
 	*p++ = SPOOL_VERSION;
 	*p++ = rec->type;
@@ -109,7 +94,7 @@ spool_writer_end(struct store_txn *txn, struct spool_writer *w)
 	 * a whole 4 KB overflow page), and the sequence only grows, so pages
 	 * are filled in append mode. */
 	w->pack.data[0] = SPOOL_PACK_VERSION;
-	spool_put32(w->pack.data + 1, (uint32_t)(w->next - w->start));
+	be32_put(w->pack.data + 1, (uint32_t)(w->next - w->start));
 	be64_put(key, w->start);
 	rc = store_append_reserve(txn, STORE_DBI_SPOOL, key, sizeof(key),
 	    w->pack.len, &val);
@@ -192,7 +177,7 @@ spool_entry_span(const struct store_val *key, const struct store_val *val,
 		return CD_EOK;
 	if (p[0] != SPOOL_PACK_VERSION || val->len < SPOOL_PACK_HDR)
 		return CD_ECORRUPT;
-	uint32_t n = spool_get32(p + 1);
+	uint32_t n = be32_get(p + 1);
 	if (n == 0)
 		return CD_ECORRUPT;
 	*last = *first + n - 1;
@@ -300,7 +285,7 @@ spool_iter_next(struct spool_iter *it, struct spool_rec *out, struct store_val *
 			len = it->len;	/* a version 1 entry: one record */
 		} else {
 			size_t left = it->len - it->off;
-			if (left < 4 || (len = spool_get32(p)) > left - 4) {
+			if (left < 4 || (len = be32_get(p)) > left - 4) {
 				it->state = 1;
 				return CD_ECORRUPT;
 			}

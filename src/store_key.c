@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "be.h"
 #include "err.h"
 #include "store_key.h"
 
@@ -75,12 +76,8 @@ store_key_put_u32(struct store_key *k, uint32_t v)
 {
 	uint8_t *p = store_key_reserve(k, 4);
 
-	if (p == NULL)
-		return;
-	for (int i = 3; i >= 0; i--) {
-		p[i] = (uint8_t)v;
-		v >>= 8;
-	}
+	if (p != NULL)
+		be32_put(p, v);
 }
 
 void
@@ -88,12 +85,8 @@ store_key_put_u64(struct store_key *k, uint64_t v)
 {
 	uint8_t *p = store_key_reserve(k, 8);
 
-	if (p == NULL)
-		return;
-	for (int i = 7; i >= 0; i--) {
-		p[i] = (uint8_t)v;
-		v >>= 8;
-	}
+	if (p != NULL)
+		be64_put(p, v);
 }
 
 void
@@ -285,24 +278,16 @@ uint32_t
 store_key_get_u32(struct store_key_reader *r)
 {
 	const uint8_t *p = store_key_take(r, 4);
-	uint32_t v = 0;
 
-	if (p != NULL)
-		for (int i = 0; i < 4; i++)
-			v = v << 8 | p[i];
-	return v;
+	return p != NULL ? be32_get(p) : 0;
 }
 
 uint64_t
 store_key_get_u64(struct store_key_reader *r)
 {
 	const uint8_t *p = store_key_take(r, 8);
-	uint64_t v = 0;
 
-	if (p != NULL)
-		for (int i = 0; i < 8; i++)
-			v = v << 8 | p[i];
-	return v;
+	return p != NULL ? be64_get(p) : 0;
 }
 
 int64_t

@@ -19,7 +19,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
-#include "be64.h"
+#include "be.h"
 #include "err.h"
 #include "log.h"
 #include "store_int.h"

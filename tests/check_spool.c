@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "be64.h"
+#include "be.h"
 #include "err.h"
 #include "harness.h"
 #include "spool.h"
