@@ -82,7 +82,7 @@ uint64_t indexer_pending(struct indexer *ix);
 /** Whether more than the bound (INDEXER_PENDING_MAX unless set) wait:
  * new batches are then refused until the index catches up. Any thread. */
 bool indexer_full(struct indexer *ix);
-/** Set that bound (tests; 0 restores the default). */
+/** Set that bound (store/index-pending-max; 0 restores the default). */
 void indexer_set_pending_max(struct indexer *ix, uint64_t max);
 
 /** Index everything waiting now, from any thread but the writer's. */

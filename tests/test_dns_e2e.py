@@ -180,12 +180,8 @@ def test_retention():
     """retention-days drops per-host detail older than N days (here: all of
     the 2019-2023 data) and keeps each domain's first_seen."""
     import signal
-    import tempfile
     import time
-    tmp = tempfile.mkdtemp(prefix="cd-conf-")
-    conf = os.path.join(tmp, "collectord.xml")
-    with open(conf, "w") as f:
-        f.write("<collectord><dns><retention-days>0</retention-days></dns></collectord>\n")
+    conf = conf_file("<collectord><dns><retention-days>0</retention-days></dns></collectord>\n")
     d = Daemon(default_subscriptions=True, extra=["--config", conf]).start()
     try:
         batches = all_batches()

@@ -11,9 +11,8 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 
-from daemon import TOP_SRCDIR, Daemon, run
+from daemon import TOP_SRCDIR, Daemon, conf_file, run
 from test_dns_e2e import all_batches
 from test_outputs import send_all, wait_for
 
@@ -64,10 +63,7 @@ def test_hec_and_bulk():
     hec, es = Fake(), Fake()
     d = None
     try:
-        out = tempfile.mkdtemp(prefix="cd-http-")
-        conf = os.path.join(out, "collectord.xml")
-        with open(conf, "w") as f:
-            f.write(CONF.format(hec=hec.port, es=es.port))
+        conf = conf_file(CONF.format(hec=hec.port, es=es.port))
         for fake in (hec, es):
             fake.call("/_fake/fault", '{"status": 500}')
             fake.call("/_fake/fault", '{"delay": 3}')

@@ -8,10 +8,9 @@ mock does not drop idempotent resends) and the backlog drains."""
 
 import os
 import subprocess
-import tempfile
 import time
 
-from daemon import TOP_BUILDDIR, Daemon, run
+from daemon import TOP_BUILDDIR, Daemon, conf_file, run
 from test_dns_e2e import all_batches
 from test_outputs import send_all, wait_for
 
@@ -62,9 +61,7 @@ def test_kafka_outage():
     mock = Mock()
     d = None
     try:
-        conf = os.path.join(tempfile.mkdtemp(prefix="cd-kafka-"), "collectord.xml")
-        with open(conf, "w") as f:
-            f.write(CONF.format(brokers=mock.brokers))
+        conf = conf_file(CONF.format(brokers=mock.brokers))
         extra = ["--config", conf] + (["--allow-root"] if os.geteuid() == 0 else [])
         d = Daemon(default_subscriptions=True, extra=extra).start()
         batches = all_batches()

@@ -12,7 +12,7 @@ import re
 import tempfile
 import time
 
-from daemon import DATA, Daemon, from_utf16, run, utf16
+from daemon import DATA, Daemon, conf_file, from_utf16, run, utf16
 from test_dns_e2e import all_batches, batch, enumerate_id
 
 CONF = """<?xml version="1.0"?>
@@ -169,10 +169,7 @@ def test_spool_cap_503_and_drain():
     import threading
     from daemon import free_port
     port = free_port()
-    out = tempfile.mkdtemp(prefix="cd-out-")
-    conf = os.path.join(out, "collectord.xml")
-    with open(conf, "w") as f:
-        f.write("""<collectord><store><spool-max-entries>60</spool-max-entries></store>
+    conf = conf_file("""<collectord><store><spool-max-entries>60</spool-max-entries></store>
 <outputs><output name="relay" type="syslog"><host>127.0.0.1</host><port>{port}</port>
 <transport>tcp</transport><format>raw</format></output></outputs></collectord>""".format(port=port))
     d = Daemon(default_subscriptions=True, extra=["--config", conf]).start()
