@@ -125,6 +125,43 @@ def test_archive_and_siem():
         d.cleanup()
 
 
+def test_rotated_zstd():
+    """The file output through the real daemon with small rotations: the
+    rotated files are zstd (the default), and the zstd command reads them
+    back, with the current file, into every event sent, exactly once
+    (keep 0: no rotated file is pruned)."""
+    import glob
+    import subprocess
+    out = tempfile.mkdtemp(prefix="cd-out-")
+    conf = conf_file("""<collectord><outputs><output name="raw" type="file">
+<path>{dir}/raw.xml</path><format>raw</format><rotate_bytes>200000</rotate_bytes><keep>0</keep>
+</output></outputs></collectord>""".format(dir=out))
+    d = Daemon(default_subscriptions=True, extra=["--config", conf]).start()
+    try:
+        batches = all_batches()
+        sent = [l for _, ls in batches for l in ls]
+        send_all(d, batches)
+        wait_for(lambda: d.api("/api/v1/stats")[1]["outputs"][0]["backlog"] == 0,
+                 "the output to deliver everything")
+        # Compression runs in the background: wait until no rotated file
+        # is left plain.
+        def rotated():
+            return sorted(glob.glob(os.path.join(out, "raw.xml.*")))
+        wait_for(lambda: rotated() and all(p.endswith(".zst") for p in rotated()),
+                 "the rotated files to be compressed")
+        assert len(rotated()) >= 3, rotated()
+        got = []
+        for path in rotated():
+            text = subprocess.run(["zstd", "-dcq", path], check=True,
+                                  capture_output=True).stdout.decode("utf-8")
+            got += [l for l in text.split("\n") if l.strip()]
+        got += lines(os.path.join(out, "raw.xml"))
+        assert sorted(got) == sorted(sent), (len(got), len(sent))
+    finally:
+        d.stop()
+        d.cleanup()
+
+
 def test_sysmon_rules_output():
     """An output with SwiftOnSecurity's Sysmon config forwards exactly what
     Sysmon's engine would keep (tests/data/sysmon-configs/README.md), while
@@ -227,4 +264,5 @@ def test_spool_cap_503_and_drain():
 
 
 if __name__ == "__main__":
-    run([test_archive_and_siem, test_sysmon_rules_output, test_spool_cap_503_and_drain])
+    run([test_archive_and_siem, test_rotated_zstd, test_sysmon_rules_output,
+         test_spool_cap_503_and_drain])
