@@ -315,11 +315,20 @@ def test_output_thread_yields():
     d.start()
     try:
         base = os.getpriority(os.PRIO_PROCESS, d.proc.pid)
+        still_serving(d)
+        # libmicrohttpd's threads name themselves once they run, which
+        # under load (or sanitizers) can be after start returns: wait.
+        deadline = time.monotonic() + 10
         nices = thread_nices(d.proc.pid)
+        while "MHD-worker" not in nices and time.monotonic() < deadline:
+            time.sleep(0.05)
+            nices = thread_nices(d.proc.pid)
         assert nices.get("cd-output") == [min(base + 10, 19)], nices
         assert nices.get("cd-store") == [base], nices
-        assert set(nices.get("MHD-worker", [])) == {base}, nices
-        still_serving(d)
+        # Every other thread (the HTTP workers and the rest), named or not
+        # yet, keeps the daemon's priority.
+        assert all(n == base for name, v in nices.items()
+                   if name != "cd-output" for n in v), nices
     finally:
         d.stop()
         d.cleanup()
