@@ -59,6 +59,11 @@ struct event {
  * every string: never free() or realloc() one of them (event_set()
  * replaces a string). rule_name alone is a separate malloc'd string that
  * its writer may free and replace; event_free() frees it.
+ *
+ * The block is carved from the parsing thread's slab (slab.h): event_free()
+ * may run on any thread, and an event still alive keeps its whole 64 KiB
+ * chunk, so events are for holding about as long as their batch (the
+ * event cache's bounded window), not for ever.
  */
 int event_parse(const char *xml, size_t len, struct event **out);
 
@@ -79,6 +84,14 @@ const char *event_data(const struct event *ev, const char *name);
  * before soap_cleanup(); soap_cleanup() calls it.
  */
 void event_thread_cleanup(void);
+
+/**
+ * Move *ev out of its slab chunk into an allocation of its own, so that
+ * holding it long pins nothing else (*ev changes; every pointer into the
+ * event follows, those from event_set() and rule_name stay). For an event
+ * already on its own, a no-op. CD_EOK, or -ENOMEM with *ev unchanged.
+ */
+int event_keep(struct event **ev);
 
 /** Free an event; NULL is a no-op. */
 void event_free(struct event *ev);

@@ -104,6 +104,10 @@ indexer_item_fill(struct indexer *ix, struct indexer_item *it, uint64_t seq,
 	if (it->host == NULL || it->source == NULL || it->subscription == NULL)
 		return -ENOMEM;
 	if (ix->lolbas != NULL && lolbas_is_listed(ix->lolbas, it->dns.image)) {
+		/* It may wait as long as the index is behind: off its slab
+		 * chunk, so that it pins nothing else (event.h). */
+		if (event_keep(ev) != CD_EOK)
+			return -ENOMEM;
 		it->ev = *ev;
 		*ev = NULL;
 	}

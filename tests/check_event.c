@@ -16,6 +16,7 @@
 #include "err.h"
 #include "event.h"
 #include "harness.h"
+#include "slab.h"
 #include "timeparse.h"
 
 static struct event *
@@ -694,6 +695,49 @@ START_TEST(test_event_set)
 END_TEST
 
 /*
+ * event_keep() takes an event off its slab chunk: once the chunk is
+ * recycled and written over by other events, the kept event still reads
+ * every field as parsed, and what event_set() gave it stays.
+ */
+START_TEST(test_event_keep)
+{
+	struct event *ev = parse_file("wef/events/4688-win10-114689.xml");
+	struct event *ref = parse_file("wef/events/4688-win10-114689.xml");
+	struct event *orig = ev;
+	char *raw = ev->raw;
+
+	ck_assert_int_eq(event_set(ev, &ev->keywords, "0x1"), CD_EOK);
+	ck_assert_int_eq(event_set(ev, &ev->rule_name, "r"), CD_EOK);
+	ck_assert_int_eq(event_keep(&ev), CD_EOK);
+	if (!SLAB_PLAIN) {
+		ck_assert_ptr_ne(ev, orig);
+		ck_assert_ptr_ne(ev->raw, raw);
+	}
+	ck_assert_int_eq(event_keep(&ev), CD_EOK);	/* already its own */
+	/* The chunk goes back to the pool with this thread's slab, then
+	 * other events fill it. */
+	event_free(ref);
+	event_thread_cleanup();
+	for (int i = 0; i < 200; i++)
+		event_free(parse_str("<Event><System><Provider Name='XXXXXXXXXXXXXXXX'/>"
+		    "<EventID>9</EventID><Computer>YYYYYYYYYYYYYYYYYYYYYYYYYYY</Computer>"
+		    "</System><EventData><Data Name='ZZZZZZZZZZZZZZ'>WWWWWWWWWWWWWWW"
+		    "</Data></EventData></Event>"));
+	ck_assert_str_eq(ev->provider, "Microsoft-Windows-Security-Auditing");
+	ck_assert_str_eq(ev->computer, "win10.windomain.local");
+	ck_assert_str_eq(ev->channel, "Security");
+	ck_assert_str_eq(ev->keywords, "0x1");
+	ck_assert_str_eq(ev->rule_name, "r");
+	ck_assert_uint_eq(ev->event_id, 4688);
+	ck_assert_str_eq(event_data(ev, "NewProcessName"),
+	    "C:\\Program Files (x86)\\Microsoft\\EdgeUpdate\\MicrosoftEdgeUpdate.exe");
+	ck_assert_str_eq(ev->raw + ev->raw_len - 8, "</Event>");
+	ck_assert_int_eq(strncmp(ev->raw, "<Event", 6), 0);
+	event_free(ev);
+}
+END_TEST
+
+/*
  * The paths around the in-place read: text libxml2 converts (a UTF-16
  * signature), a NUL byte, a UTF-8 byte order mark, a large event (the
  * thread's scratch grows and is given back), and parses after each.
@@ -778,6 +822,7 @@ main(void)
 	tcase_add_test(tc, test_sysmon_xpath);
 	tcase_add_test(tc, test_sysmon_truncated);
 	tcase_add_test(tc, test_event_set);
+	tcase_add_test(tc, test_event_keep);
 	tcase_add_test(tc, test_input_paths);
 	suite_add_tcase(s, tc);
 	return harness_run(s);
