@@ -9,6 +9,7 @@
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,7 +203,8 @@ struct main_state {
 	pthread_mutex_t		 lock;	/**< guards outs against a reload */
 	struct outputs		*outs;
 	struct wsman		*wsman;
-	struct listener		*lst;
+	/* Set after listener_start(), whose API thread may already read it. */
+	_Atomic(struct listener *) lst;
 	struct store		*st;
 	struct indexer		*indexer;
 	const struct subscription_set *subs;
@@ -229,7 +231,7 @@ main_api_stats(void *arg, struct api_stats *out)
 	out->events_duplicate = ws.events_duplicate;
 	out->events_malformed = ws.events_malformed;
 	out->events_foreign = ws.events_foreign;
-	out->listeners_up = listener_up(ms->lst);
+	out->listeners_up = listener_up(atomic_load(&ms->lst));
 	pthread_mutex_lock(&ms->lock);
 	outputs_stats(ms->outs, out);
 	pthread_mutex_unlock(&ms->lock);
@@ -452,7 +454,7 @@ main(int argc, char **argv)
 	api.source.subscriptions = main_api_subscriptions;
 	if ((rc = listener_start(&lst, conf, wsman, &api)) != CD_EOK)
 		goto out;
-	ms.lst = lst;
+	atomic_store(&ms.lst, lst);
 	/* Sockets bound (ports below 1024 too), store open, keys read:
 	 * nothing more needs root. */
 	if ((rc = priv_drop(&pu)) != CD_EOK)
@@ -531,8 +533,12 @@ out:
 	outputs_stop(ms.outs);
 	ms.outs = NULL;
 	pthread_mutex_unlock(&ms.lock);
-	store_close(st);
+	/* The API serves its keep-alive clients (a metrics scraper) until
+	 * listener_stop(), and its requests read the store: the store is
+	 * closed after it. */
 	listener_stop(lst);
+	atomic_store(&ms.lst, NULL);
+	store_close(st);
 	/* After the listener: the API's stats read its counters until then. */
 	indexer_free(indexer);
 	apiauth_free(tokens);

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <check.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -31,7 +32,9 @@
  */
 
 struct run {
-	size_t	 done;
+	/* Counted on the writer thread, read on the test's: atomic, so
+	 * that seeing every batch done also shows dns and failed. */
+	_Atomic size_t done;
 	size_t	 dns;		/* observations reported by the batches */
 	bool	 failed;
 };
@@ -45,7 +48,7 @@ on_done(struct ingest_batch *b, int rc)
 		run.failed = true;
 	run.dns += b->res_dns;
 	ingest_batch_free(b);
-	run.done++;
+	atomic_fetch_add(&run.done, 1);
 }
 
 static void
@@ -97,14 +100,16 @@ ingest_all(struct store *st, struct lolbas *lb, struct indexer *ix)
 	struct batch_arg a = { lb, ix };
 	size_t submitted = 0;
 
-	memset(&run, 0, sizeof(run));
+	run.dns = 0;
+	run.failed = false;
+	atomic_store(&run.done, 0);
 	nbatches = 0;
 	for (int pass = 0; pass < 2; pass++)
 		for (size_t f = 0; f < HARNESS_NSYSMON_FILES; f++)
 			submitted += harness_ingest_file(st, harness_sysmon_files[f], pass,
 			    new_batch_cb, &a);
 	/* on_done() runs on the writer thread. */
-	while (run.done < submitted)
+	while (atomic_load(&run.done) < submitted)
 		sleep_ms(10);
 	ck_assert(!run.failed);
 }
