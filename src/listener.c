@@ -50,6 +50,10 @@ struct listener_ep {
 	enum listener_kind	 kind;
 	struct MHD_Daemon	*mhd;
 	unsigned		 port;
+	/* The listening socket MHD_quiesce_daemon() handed back: closed only
+	 * after MHD_stop_daemon(), as libmicrohttpd asks, since its threads
+	 * may still use it until then (microhttpd.h). */
+	MHD_socket		 quiesced;
 };
 
 struct listener {
@@ -659,6 +663,7 @@ listener_add(struct listener *l, enum listener_kind kind, const char *spec)
 	ep = &l->ep[l->nep];
 	ep->l = l;
 	ep->kind = kind;
+	ep->quiesced = MHD_INVALID_SOCKET;
 
 	struct MHD_OptionItem opts[16];
 	size_t n = 0;
@@ -788,7 +793,7 @@ listener_quiesce(struct listener *l)
 	for (size_t i = 0; i < l->nep; i++) {
 		MHD_socket fd = MHD_quiesce_daemon(l->ep[i].mhd);
 		if (fd != MHD_INVALID_SOCKET)
-			close(fd);
+			l->ep[i].quiesced = fd;
 	}
 }
 
@@ -798,8 +803,11 @@ listener_stop(struct listener *l)
 	if (l == NULL)
 		return;
 	atomic_store(&l->up, false);
-	for (size_t i = 0; i < l->nep; i++)
+	for (size_t i = 0; i < l->nep; i++) {
 		MHD_stop_daemon(l->ep[i].mhd);
+		if (l->ep[i].quiesced != MHD_INVALID_SOCKET)
+			close(l->ep[i].quiesced);
+	}
 	free(l->tls_cert_pem);
 	if (l->tls_key_pem != NULL)
 		explicit_bzero(l->tls_key_pem, strlen(l->tls_key_pem));

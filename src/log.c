@@ -7,11 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <stdatomic.h>
 #include <time.h>
 
 #include "log.h"
 
-static enum log_level log_level = LOG_LEVEL_INFO;
+/* Set again on reload while every thread logs. */
+static _Atomic(enum log_level) log_level = LOG_LEVEL_INFO;
 static bool log_syslog;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -20,7 +22,7 @@ static void log_vmsg(enum log_level, const char *, const char *, va_list);
 void
 log_set_level(enum log_level level)
 {
-	log_level = level;
+	atomic_store_explicit(&log_level, level, memory_order_relaxed);
 }
 
 bool
@@ -55,7 +57,7 @@ log_vmsg(enum log_level level, const char *src, const char *fmt, va_list ap)
 	};
 	char msg[2048];
 
-	if (level > log_level)
+	if (level > atomic_load_explicit(&log_level, memory_order_relaxed))
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (log_syslog) {

@@ -533,9 +533,12 @@ out:
 	outputs_stop(ms.outs);
 	ms.outs = NULL;
 	pthread_mutex_unlock(&ms.lock);
-	/* The API serves its keep-alive clients (a metrics scraper) until
-	 * listener_stop(), and its requests read the store: the store is
-	 * closed after it. */
+	/* Every batch submitted gets its Ack or its 503, which resumes its
+	 * suspended connection (libmicrohttpd must have none left when it
+	 * stops). The API serves its keep-alive clients (a metrics scraper)
+	 * until listener_stop(), and its requests read the store: the store
+	 * is closed after it. */
+	store_drain(st);
 	listener_stop(lst);
 	atomic_store(&ms.lst, NULL);
 	store_close(st);

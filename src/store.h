@@ -77,7 +77,13 @@ int store_open(struct store **out, const struct store_options *opt);
 
 /**
  * Stop accepting jobs, let the writer finish every queued job (each gets its
- * done() call), stop the writer and close the environment. NULL is a no-op.
+ * done() call) and stop the writer. Reads still work until store_close().
+ * Once is enough; NULL is a no-op.
+ */
+void store_drain(struct store *st);
+
+/**
+ * store_drain(), then close the environment. NULL is a no-op.
  */
 void store_close(struct store *st);
 

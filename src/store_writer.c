@@ -83,7 +83,7 @@ fail:
 }
 
 void
-store_close(struct store *st)
+store_drain(struct store *st)
 {
 	if (st == NULL)
 		return;
@@ -95,6 +95,15 @@ store_close(struct store *st)
 	 * has had its done() call when the join returns. */
 	if (st->st_running)
 		pthread_join(st->st_thread, NULL);
+	st->st_running = false;
+}
+
+void
+store_close(struct store *st)
+{
+	if (st == NULL)
+		return;
+	store_drain(st);
 	store_lmdb_close(st->st_env);
 	pthread_cond_destroy(&st->st_cond);
 	pthread_mutex_destroy(&st->st_lock);
