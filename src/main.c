@@ -207,6 +207,7 @@ struct main_state {
 	_Atomic(struct listener *) lst;
 	struct store		*st;
 	struct indexer		*indexer;
+	struct evcache		*evcache;	/**< or NULL: off */
 	const struct subscription_set *subs;
 };
 
@@ -235,6 +236,18 @@ main_api_stats(void *arg, struct api_stats *out)
 	pthread_mutex_lock(&ms->lock);
 	outputs_stats(ms->outs, out);
 	pthread_mutex_unlock(&ms->lock);
+	if (ms->evcache != NULL) {
+		struct evcache_stats es;
+
+		evcache_stats_get(ms->evcache, &es);
+		out->have_cache = true;
+		out->cache_entries = es.entries;
+		out->cache_bytes = es.bytes;
+		out->cache_puts = es.puts;
+		out->cache_refused = es.refused;
+		out->cache_refused_lag = es.refused_lag;
+		out->cache_evicted = es.evicted;
+	}
 }
 
 static bool
@@ -397,6 +410,7 @@ main(int argc, char **argv)
 	if (ecbytes > 0 && (rc = evcache_new(&evcache, ecbytes,
 	    EVCACHE_DEFAULT_ENTRIES)) != CD_EOK)
 		goto out;
+	ms.evcache = evcache;
 	char *oerr = NULL;
 	if ((rc = outputs_start(&ms.outs, st, conf, &oerr)) != CD_EOK) {
 		log_err("main", "cannot start the outputs: %s", oerr ? oerr : cd_strerror(rc));

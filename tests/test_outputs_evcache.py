@@ -86,6 +86,7 @@ def test_cache_changes_nothing():
         s = stats(d)
         for f in FORMATS:
             assert s["miss-" + f]["cache_hits"] == 0, s["miss-" + f]
+        assert d.api("/api/v1/stats")[1]["event_cache"] is None
         for f in FORMATS:
             with open(os.path.join(out, "hit-%s.out" % f), "rb") as a, \
                     open(os.path.join(out, "miss-%s.out" % f), "rb") as b:
@@ -100,5 +101,73 @@ def test_cache_changes_nothing():
         shutil.rmtree(out, ignore_errors=True)
 
 
+def test_lagging_output_keeps_the_oldest():
+    """An output stuck at the start while the cache (1 MB here) fills: the
+    cache keeps the oldest events, the ones that output reads next, and
+    refuses newer ones instead of evicting (refused_lag in the stats).
+    Once the destination is back the output takes what the cache kept
+    parsed, and delivers every event."""
+    import socket
+    import threading
+    port = free_port()
+    out = tempfile.mkdtemp(prefix="cd-evl-")
+    conf = os.path.join(out, "collectord.xml")
+    with open(conf, "w") as f:
+        f.write("""<collectord><outputs><output name="relay" type="syslog">
+<host>127.0.0.1</host><port>{port}</port><transport>tcp</transport><format>raw</format>
+</output></outputs></collectord>""".format(port=port))
+    os.environ["COLLECTORD_EVCACHE_MB"] = "1"
+    try:
+        d = Daemon(default_subscriptions=True, extra=["--config", conf]).start()
+    finally:
+        del os.environ["COLLECTORD_EVCACHE_MB"]
+    srv = None
+    try:
+        batches = all_batches()
+        sent = [l for _, ls in batches for l in ls]
+        send_all(d, batches)
+        js = d.api("/api/v1/stats")[1]
+        ec = js["event_cache"]
+        assert ec is not None, js
+        assert 0 < ec["entries"] < len(sent), ec
+        assert ec["bytes"] <= 1 << 20, ec
+        assert ec["refused_lag"] > 0 and ec["evicted"] == 0, ec
+        assert ec["puts"] == ec["entries"], ec
+        held = ec["entries"]
+        st, metrics = d.api("/metrics")
+        assert st == 200
+        metrics = metrics.decode() if isinstance(metrics, bytes) else metrics
+        assert "collectord_event_cache_refused_lag_total %d" % ec["refused_lag"] in metrics
+
+        received = bytearray()
+        srv = socket.socket()
+        srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        srv.bind(("127.0.0.1", port))
+        srv.listen(4)
+
+        def serve():
+            while True:
+                try:
+                    c, _ = srv.accept()
+                except OSError:
+                    return
+                while True:
+                    data = c.recv(65536)
+                    if not data:
+                        break
+                    received.extend(data)
+        threading.Thread(target=serve, daemon=True).start()
+        wait_for(lambda: received.count(b"<Event ") >= len(sent), "the output to catch up", 120)
+        o = stats(d)["relay"]
+        assert o["cache_hits"] >= held, (o, held)
+        assert o["cache_hits"] + o["cache_misses"] == len(sent), (o, len(sent))
+    finally:
+        if srv is not None:
+            srv.close()
+        d.stop()
+        d.cleanup()
+        shutil.rmtree(out, ignore_errors=True)
+
+
 if __name__ == "__main__":
-    run([test_cache_changes_nothing])
+    run([test_cache_changes_nothing, test_lagging_output_keeps_the_oldest])
