@@ -198,12 +198,35 @@ def test_sysmon_rules_output():
         d.cleanup()
 
 
+def tcp_receiver(port, received):
+    """A TCP server on 127.0.0.1:port that appends all it reads to the
+    bytearray received, in a thread; close the returned socket to stop."""
+    import socket
+    import threading
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("127.0.0.1", port))
+    srv.listen(4)
+
+    def serve():
+        while True:
+            try:
+                c, _ = srv.accept()
+            except OSError:
+                return
+            while True:
+                data = c.recv(65536)
+                if not data:
+                    break
+                received.extend(data)
+    threading.Thread(target=serve, daemon=True).start()
+    return srv
+
+
 def test_spool_cap_503_and_drain():
     """An output whose destination is down: the spool fills to its cap, then
     sources get 503 (no Ack, nothing dropped); once the destination is back
     everything drains and batches are acked again."""
-    import socket
-    import threading
     from daemon import free_port
     port = free_port()
     conf = conf_file("""<collectord><store><spool-max-entries>60</spool-max-entries></store>
@@ -230,23 +253,7 @@ def test_spool_cap_503_and_drain():
         assert relay["delivered"] == 0, relay
 
         # The destination comes back: a TCP receiver on the output's port.
-        srv = socket.socket()
-        srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        srv.bind(("127.0.0.1", port))
-        srv.listen(4)
-
-        def serve():
-            while True:
-                try:
-                    c, _ = srv.accept()
-                except OSError:
-                    return
-                while True:
-                    data = c.recv(65536)
-                    if not data:
-                        break
-                    received.extend(data)
-        threading.Thread(target=serve, daemon=True).start()
+        srv = tcp_receiver(port, received)
         wait_for(lambda: received.count(b"<Event ") >= acked, "the spool to drain", timeout=90)
         # Accepting again: the refused batches go through now (retried as
         # Windows retries, while the output persists its cursor).

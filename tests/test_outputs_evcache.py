@@ -13,7 +13,7 @@ import tempfile
 import time
 
 from daemon import Daemon, free_port, run
-from test_outputs import lines, send_all, wait_for
+from test_outputs import lines, send_all, tcp_receiver, wait_for
 from test_dns_e2e import all_batches
 
 FORMATS = ("raw", "json", "ecs")
@@ -107,8 +107,6 @@ def test_lagging_output_keeps_the_oldest():
     refuses newer ones instead of evicting (refused_lag in the stats).
     Once the destination is back the output takes what the cache kept
     parsed, and delivers every event."""
-    import socket
-    import threading
     port = free_port()
     out = tempfile.mkdtemp(prefix="cd-evl-")
     conf = os.path.join(out, "collectord.xml")
@@ -140,23 +138,7 @@ def test_lagging_output_keeps_the_oldest():
         assert "collectord_event_cache_refused_lag_total %d" % ec["refused_lag"] in metrics
 
         received = bytearray()
-        srv = socket.socket()
-        srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        srv.bind(("127.0.0.1", port))
-        srv.listen(4)
-
-        def serve():
-            while True:
-                try:
-                    c, _ = srv.accept()
-                except OSError:
-                    return
-                while True:
-                    data = c.recv(65536)
-                    if not data:
-                        break
-                    received.extend(data)
-        threading.Thread(target=serve, daemon=True).start()
+        srv = tcp_receiver(port, received)
         wait_for(lambda: received.count(b"<Event ") >= len(sent), "the output to catch up", 120)
         o = stats(d)["relay"]
         assert o["cache_hits"] >= held, (o, held)
