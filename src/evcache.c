@@ -38,11 +38,13 @@ struct evcache {
 	size_t			 dead_bytes;
 	uint64_t		 trimmed;	/* seqs up to this are refused */
 	uint64_t		 lead;		/* the most advanced output's seq */
+	bool			 after_refusal;	/* the last put was refused for lag */
 	bool			 enabled;
 	/* Unreferenced entries out of the index, for evcache_reap(). */
 	struct evcache_entry	*dead;
 	atomic_bool		 has_dead;
 	uint64_t		 hits, misses, puts, refused, refused_lag, evicted;
+	uint64_t		 moved;		/* events taken off their slab chunk */
 };
 
 static size_t	evcache_event_bytes(const struct event *);
@@ -188,9 +190,22 @@ evcache_put(struct evcache *c, uint64_t seq, struct event *ev)
 	    c->ring[c->head]->seq > c->lead) {
 		c->refused++;
 		c->refused_lag++;
+		c->after_refusal = true;
 		pthread_mutex_unlock(&c->lock);
 		free(e);
 		return false;
+	}
+	/*
+	 * Taken just after one was refused (a trim made room while the
+	 * outputs lag): the events parsed beside it were turned away and
+	 * freed, so it would keep their slab chunk (slab.h) alive alone, for
+	 * as long as the outputs take to reach it. It moves to memory of its
+	 * own; a failure only means it keeps the chunk.
+	 */
+	if (c->after_refusal) {
+		c->after_refusal = false;
+		if (event_keep(&e->ev) == CD_EOK)
+			c->moved++;
 	}
 	while (c->n > 0 && (c->n == c->cap || c->bytes + bytes > c->max_bytes)) {
 		evcache_unlink_oldest(c);
@@ -299,6 +314,7 @@ evcache_stats_get(struct evcache *c, struct evcache_stats *out)
 	out->puts = c->puts;
 	out->refused = c->refused;
 	out->refused_lag = c->refused_lag;
+	out->moved = c->moved;
 	out->evicted = c->evicted;
 	out->entries = c->n;
 	out->bytes = c->bytes;

@@ -38,6 +38,7 @@ struct evcache_stats {
 	uint64_t refused;	/**< events evcache_put() left to the caller */
 	uint64_t refused_lag;	/**< of those: full, every output behind it all */
 	uint64_t evicted;	/**< entries dropped for the bounds, not by trim */
+	uint64_t moved;		/**< taken after a refusal: moved off their slab chunk */
 	uint64_t entries;	/**< entries in the index now */
 	uint64_t bytes;		/**< their estimated memory now */
 };

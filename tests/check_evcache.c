@@ -16,6 +16,7 @@
 #include "event.h"
 #include "format.h"
 #include "harness.h"
+#include "slab.h"
 #include "spool.h"
 
 /* A small event whose EventRecordID is n, so a hit can be checked. */
@@ -199,10 +200,28 @@ START_TEST(test_lagging_outputs)
 	ck_assert_uint_eq(s.refused, 4);
 	ck_assert_uint_eq(s.evicted, 0);
 
-	/* The slowest output reads 3 and 4: room for two more. */
+	/* The slowest output reads 3 and 4: room for two more. 11 comes
+	 * right after refused ones, whose memory went back: it moves off
+	 * its slab chunk instead of keeping the chunk alone (slab.h). 12
+	 * follows 11, which was taken: it stays where it was made. */
 	evcache_trim(c, 4, 4);
-	ck_assert(evcache_put(c, 11, mkevent(11)));
-	ck_assert(evcache_put(c, 12, mkevent(12)));
+	struct event *e11 = mkevent(11), *e12 = mkevent(12);
+	ck_assert(evcache_put(c, 11, e11));
+	ck_assert(evcache_put(c, 12, e12));
+	evcache_stats_get(c, &s);
+	ck_assert_uint_eq(s.moved, 1);
+	struct evcache_entry *r11 = NULL, *r12 = NULL;
+	const struct event *g11 = evcache_get(c, 11, &r11);
+	const struct event *g12 = evcache_get(c, 12, &r12);
+	ck_assert(g11 != NULL && g12 != NULL);
+	if (!SLAB_PLAIN)
+		ck_assert(g11 != e11);
+	ck_assert(g12 == e12);
+	ck_assert_uint_eq(g11->record_id, 11);
+	ck_assert_str_eq(g11->computer, "h11.example");
+	ck_assert_str_eq(event_data(g11, "N"), "v11");
+	evcache_release(c, r11);
+	evcache_release(c, r12);
 	struct event *e13 = mkevent(13);
 	ck_assert(!evcache_put(c, 13, e13));
 	event_free(e13);
@@ -217,6 +236,7 @@ START_TEST(test_lagging_outputs)
 	evcache_stats_get(c, &s);
 	ck_assert_uint_eq(s.evicted, 1);
 	ck_assert_uint_eq(s.refused_lag, 5);
+	ck_assert_uint_eq(s.moved, 2);
 
 	/* A reload's new outputs: the lead is learned again. */
 	evcache_set_enabled(c, true);
