@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "evcache.h"
 
 struct store;
 struct cd_conf;
@@ -69,14 +70,8 @@ struct api_stats {
 	uint64_t events_foreign;	/**< Computer is not the source: not indexed */
 	struct api_output_stats outputs[API_OUTPUTS_MAX];
 	size_t	 noutputs;
-	/* The parsed-event cache (evcache.h), when it is on. */
-	bool	 have_cache;
-	uint64_t cache_entries;		/**< events held now */
-	uint64_t cache_bytes;		/**< their estimated memory */
-	uint64_t cache_puts;		/**< events ingest handed over */
-	uint64_t cache_refused;		/**< not taken: full, or too big */
-	uint64_t cache_refused_lag;	/**< of those: every output behind all it holds */
-	uint64_t cache_evicted;		/**< dropped for the bounds */
+	bool	 have_cache;		/**< the parsed-event cache is on */
+	struct evcache_stats cache;	/**< its figures, then */
 };
 
 /** One active subscription, as /api/v1/subscriptions shows it. Borrowed. */

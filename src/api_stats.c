@@ -107,12 +107,12 @@ api_stats_json(const struct api_ctx *ctx, struct api_response *r)
 		jsonw_null(&j);
 	else {
 		jsonw_object_begin(&j);
-		jsonw_kuint(&j, "entries", f.s.cache_entries);
-		jsonw_kuint(&j, "bytes", f.s.cache_bytes);
-		jsonw_kuint(&j, "puts", f.s.cache_puts);
-		jsonw_kuint(&j, "refused", f.s.cache_refused);
-		jsonw_kuint(&j, "refused_lag", f.s.cache_refused_lag);
-		jsonw_kuint(&j, "evicted", f.s.cache_evicted);
+		jsonw_kuint(&j, "entries", f.s.cache.entries);
+		jsonw_kuint(&j, "bytes", f.s.cache.bytes);
+		jsonw_kuint(&j, "puts", f.s.cache.puts);
+		jsonw_kuint(&j, "refused", f.s.cache.refused);
+		jsonw_kuint(&j, "refused_lag", f.s.cache.refused_lag);
+		jsonw_kuint(&j, "evicted", f.s.cache.evicted);
 		jsonw_object_end(&j);
 	}
 	jsonw_kbool(&j, "listeners_up", f.s.listeners_up);
@@ -226,12 +226,12 @@ api_metrics(const struct api_ctx *ctx, struct api_response *r)
 	    offsetof(struct api_output_stats, errors));
 	if (f.s.have_cache) {
 		api_metric(b, "collectord_event_cache_entries", "gauge",
-		    "Parsed events held for the outputs.", f.s.cache_entries);
+		    "Parsed events held for the outputs.", f.s.cache.entries);
 		api_metric(b, "collectord_event_cache_bytes", "gauge",
-		    "Estimated memory of the parsed events held.", f.s.cache_bytes);
+		    "Estimated memory of the parsed events held.", f.s.cache.bytes);
 		api_metric(b, "collectord_event_cache_refused_lag_total", "counter",
 		    "Parsed events not kept because every output was behind "
-		    "all the cache held.", f.s.cache_refused_lag);
+		    "all the cache held.", f.s.cache.refused_lag);
 	}
 	api_metric(b, "collectord_listeners_up", "gauge",
 	    "1 when every configured listener runs.", f.s.listeners_up);

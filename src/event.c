@@ -904,6 +904,20 @@ event_clear_fields(struct event_draft *d)
 	d->ev.malformed = true;
 }
 
+/* The event's string members, indexed by EVENT_STR_*. */
+static void
+event_str_slots(struct event *ev, char **slot[EVENT_STR_MAX])
+{
+	slot[EVENT_STR_PROVIDER] = &ev->provider;
+	slot[EVENT_STR_GUID] = &ev->provider_guid;
+	slot[EVENT_STR_KEYWORDS] = &ev->keywords;
+	slot[EVENT_STR_TIME] = &ev->time_created;
+	slot[EVENT_STR_CHANNEL] = &ev->channel;
+	slot[EVENT_STR_COMPUTER] = &ev->computer;
+	slot[EVENT_STR_USER_SID] = &ev->user_sid;
+	slot[EVENT_STR_ERROR] = &ev->error;
+}
+
 /* Make the event: one allocation, laid out as struct event_block says. */
 static int
 event_build(struct event_draft *d, const char *xml, size_t len,
@@ -913,18 +927,18 @@ event_build(struct event_draft *d, const char *xml, size_t len,
 	struct event_block *blk;
 	struct slab_chunk *owner;
 	struct event *ev;
-	size_t arr = d->ndata * sizeof(struct event_field);
+	size_t arr = d->ndata * sizeof(struct event_field), size;
 	char *raw, *strs;
 	char **slot[EVENT_STR_MAX];
 
 	if (len > SIZE_MAX / 2 || t->strs.len > SIZE_MAX / 4 ||
 	    d->ndata > SIZE_MAX / 4 / sizeof(struct event_field))
 		return -ENOMEM;
-	if ((blk = slab_alloc(&t->slab, sizeof(*blk) + arr + len + 1 +
-	    t->strs.len, &owner)) == NULL)
+	size = sizeof(*blk) + arr + len + 1 + t->strs.len;
+	if ((blk = slab_alloc(&t->slab, size, &owner)) == NULL)
 		return -ENOMEM;
 	blk->owner = owner;
-	blk->size = sizeof(*blk) + arr + len + 1 + t->strs.len;
+	blk->size = size;
 	ev = &blk->ev;
 	*ev = d->ev;
 	blk->extra = NULL;
@@ -937,14 +951,7 @@ event_build(struct event_draft *d, const char *xml, size_t len,
 	ev->raw_len = len;
 	if (t->strs.len > 0)
 		memcpy(strs, t->strs.data, t->strs.len);
-	slot[EVENT_STR_PROVIDER] = &ev->provider;
-	slot[EVENT_STR_GUID] = &ev->provider_guid;
-	slot[EVENT_STR_KEYWORDS] = &ev->keywords;
-	slot[EVENT_STR_TIME] = &ev->time_created;
-	slot[EVENT_STR_CHANNEL] = &ev->channel;
-	slot[EVENT_STR_COMPUTER] = &ev->computer;
-	slot[EVENT_STR_USER_SID] = &ev->user_sid;
-	slot[EVENT_STR_ERROR] = &ev->error;
+	event_str_slots(ev, slot);
 	for (int i = 0; i < EVENT_STR_MAX; i++)
 		*slot[i] = d->str[i] != 0 ? strs + d->str[i] - 1 : NULL;
 	ev->data = NULL;
@@ -1062,6 +1069,7 @@ event_keep(struct event **evp)
 	struct event_block *blk = (struct event_block *)*evp, *nb;
 	uintptr_t old = (uintptr_t)blk;
 	struct event *ev;
+	char **slot[EVENT_STR_MAX];
 
 	if (blk == NULL || blk->owner == NULL)
 		return CD_EOK;
@@ -1070,11 +1078,10 @@ event_keep(struct event **evp)
 	memcpy(nb, blk, blk->size);
 	nb->owner = NULL;
 	ev = &nb->ev;
-	char **ptrs[] = { &ev->raw, &ev->error, &ev->provider,
-	    &ev->provider_guid, &ev->keywords, &ev->time_created,
-	    &ev->channel, &ev->computer, &ev->user_sid };
-	for (size_t i = 0; i < sizeof(ptrs) / sizeof(ptrs[0]); i++)
-		event_reloc(ptrs[i], old, blk->size, (char *)nb);
+	event_reloc(&ev->raw, old, blk->size, (char *)nb);
+	event_str_slots(ev, slot);
+	for (int i = 0; i < EVENT_STR_MAX; i++)
+		event_reloc(slot[i], old, blk->size, (char *)nb);
 	if (ev->data != NULL) {
 		char *d = (char *)ev->data;
 		event_reloc(&d, old, blk->size, (char *)nb);

@@ -236,18 +236,8 @@ main_api_stats(void *arg, struct api_stats *out)
 	pthread_mutex_lock(&ms->lock);
 	outputs_stats(ms->outs, out);
 	pthread_mutex_unlock(&ms->lock);
-	if (ms->evcache != NULL) {
-		struct evcache_stats es;
-
-		evcache_stats_get(ms->evcache, &es);
-		out->have_cache = true;
-		out->cache_entries = es.entries;
-		out->cache_bytes = es.bytes;
-		out->cache_puts = es.puts;
-		out->cache_refused = es.refused;
-		out->cache_refused_lag = es.refused_lag;
-		out->cache_evicted = es.evicted;
-	}
+	out->have_cache = ms->evcache != NULL;
+	evcache_stats_get(ms->evcache, &out->cache);
 }
 
 static bool
@@ -554,7 +544,6 @@ out:
 	 * is closed after it. */
 	store_drain(st);
 	listener_stop(lst);
-	atomic_store(&ms.lst, NULL);
 	store_close(st);
 	/* After the listener: the API's stats read its counters until then. */
 	indexer_free(indexer);
