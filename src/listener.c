@@ -637,23 +637,68 @@ listener_mhd_log(void *cls, const char *fmt, va_list ap)
 	log_debug("http", "%s", msg);
 }
 
+/* One address to listen on, bound before any listener starts. */
+struct listener_addr {
+	enum listener_kind	 kind;
+	const char		*spec;
+	int			 fd;
+	int			 family;
+};
+
+/*
+ * Bind and listen on a->spec. listener_start() binds every address before
+ * it starts any listener: a daemon that cannot take one of its addresses
+ * (in use, not local) says why and exits without having answered anyone.
+ */
 static int
-listener_add(struct listener *l, enum listener_kind kind, const char *spec)
+listener_bind(struct listener_addr *a)
 {
-	struct listener_ep *ep;
 	struct sockaddr_storage ss;
 	socklen_t sslen;
+	int on = 1, fd, e;
+
+	if (listener_parse_addr(a->spec, &ss, &sslen) != CD_EOK) {
+		log_err("http", "bad listen address '%s'", a->spec);
+		return CD_ECONFIG;
+	}
+	/* Non-blocking: the pool's threads all wait on this one socket. */
+	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0)) < 0) {
+		e = errno;
+		log_err("http", "cannot listen on %s: %s", a->spec, strerror(e));
+		return -e;
+	}
+	/* A restart binds while the last run's connections are in TIME_WAIT;
+	 * an IPv6 address means IPv6 only (--listen names each address). */
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	if (ss.ss_family == AF_INET6)
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
+	if (bind(fd, (struct sockaddr *)&ss, sslen) != 0 ||
+	    listen(fd, SOMAXCONN) != 0) {
+		e = errno;
+		log_err("http", "cannot listen on %s: %s", a->spec, strerror(e));
+		close(fd);
+		return -e;
+	}
+	a->fd = fd;
+	a->family = ss.ss_family;
+	return CD_EOK;
+}
+
+/* Start serving on a bound address. The socket passes to libmicrohttpd
+ * whatever the outcome: it closes the socket when it stops, and also when
+ * it fails to start (libmicrohttpd 0.9.75, checked). */
+static int
+listener_add(struct listener *l, const struct listener_addr *a)
+{
+	struct listener_ep *ep;
+	enum listener_kind kind = a->kind;
+	const char *spec = a->spec;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
 	    MHD_USE_ERROR_LOG | MHD_USE_ITC;
 	const struct cd_conf *conf = l->conf;
 
-	if (l->nep >= LISTENER_MAX)
-		return CD_ECONFIG;
-	if (listener_parse_addr(spec, &ss, &sslen) != CD_EOK) {
-		log_err("http", "bad listen address '%s'", spec);
-		return CD_ECONFIG;
-	}
-	if (ss.ss_family == AF_INET6)
+	if (a->family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	if (kind != LISTENER_API)
 		flags |= MHD_ALLOW_SUSPEND_RESUME;
@@ -670,7 +715,7 @@ listener_add(struct listener *l, enum listener_kind kind, const char *spec)
 	/* First, so that libmicrohttpd reports nothing on its own stderr. */
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_EXTERNAL_LOGGER,
 	    (intptr_t)listener_mhd_log, l };
-	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_SOCK_ADDR, 0, &ss };
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_LISTEN_SOCKET, a->fd, NULL };
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_COMPLETED,
 	    (intptr_t)listener_completed, NULL };
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_CONNECTION,
@@ -700,11 +745,16 @@ listener_add(struct listener *l, enum listener_kind kind, const char *spec)
 	ep->mhd = MHD_start_daemon(flags, 0, NULL, NULL, listener_access, ep,
 	    MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
 	if (ep->mhd == NULL) {
-		log_err("http", "cannot listen on %s", spec);
-		return -EADDRINUSE;
+		log_err("http", "cannot start the listener on %s", spec);
+		return CD_ECONFIG;
 	}
-	const union MHD_DaemonInfo *di = MHD_get_daemon_info(ep->mhd, MHD_DAEMON_INFO_BIND_PORT);
-	ep->port = di != NULL ? di->port : 0;
+	struct sockaddr_storage bound;
+	socklen_t blen = sizeof(bound);
+	ep->port = 0;
+	if (getsockname(a->fd, (struct sockaddr *)&bound, &blen) == 0)
+		ep->port = ntohs(bound.ss_family == AF_INET6 ?
+		    ((struct sockaddr_in6 *)&bound)->sin6_port :
+		    ((struct sockaddr_in *)&bound)->sin_port);
 	log_info("http", "listening on %s (%s, port %u)", spec,
 	    kind == LISTENER_API ? "REST API" : kind == LISTENER_WEF_TLS ?
 	    "WEF over HTTPS" : "WEF over HTTP", ep->port);
@@ -734,11 +784,70 @@ listener_read_pem(const char *path)
 	return (char *)buf_steal(&b, NULL);
 }
 
+/* The addresses the configuration names, in start order; false past
+ * LISTENER_MAX. */
+static bool
+listener_addrs(const struct cd_conf *conf, bool api, struct listener_addr *v,
+    size_t *n)
+{
+	const struct { enum listener_kind kind; const struct conf_strv *specs; } all[] = {
+		{ LISTENER_WEF, &conf->listen },
+		{ LISTENER_WEF_TLS, &conf->tls_listen },
+		{ LISTENER_API, api ? &conf->api_listen : NULL },
+	};
+
+	*n = 0;
+	for (size_t k = 0; k < sizeof(all) / sizeof(all[0]); k++)
+		for (size_t i = 0; all[k].specs != NULL && i < all[k].specs->n; i++) {
+			if (*n == LISTENER_MAX) {
+				log_err("http", "more than %d listen addresses",
+				    LISTENER_MAX);
+				return false;
+			}
+			v[(*n)++] = (struct listener_addr){ all[k].kind,
+			    all[k].specs->v[i], -1, 0 };
+		}
+	return true;
+}
+
+/* The TLS listeners' certificate, key and client CAs. */
+static int
+listener_tls_load(struct listener *l)
+{
+	const struct cd_conf *conf = l->conf;
+	struct buf ca;
+	int rc = CD_EOK;
+
+	buf_init(&ca, 1 << 20);
+	l->tls_cert_pem = listener_read_pem(conf->tls_cert);
+	l->tls_key_pem = listener_read_pem(conf->tls_key);
+	for (size_t i = 0; i < conf->tls_ca.n; i++) {
+		char *pem = listener_read_pem(conf->tls_ca.v[i]);
+		if (pem == NULL) {
+			rc = CD_ECONFIG;
+			break;
+		}
+		buf_puts(&ca, pem);
+		buf_puts(&ca, "\n");
+		free(pem);
+	}
+	l->tls_ca_pem = (char *)buf_steal(&ca, NULL);
+	if (l->tls_cert_pem == NULL || l->tls_key_pem == NULL ||
+	    l->tls_ca_pem == NULL)
+		rc = CD_ECONFIG;
+	if (rc == CD_EOK && auth_tls_cas_load(&l->cas,
+	    (const char *const *)conf->tls_ca.v, conf->tls_ca.n) != CD_EOK)
+		rc = CD_ECONFIG;
+	return rc;
+}
+
 int
 listener_start(struct listener **out, const struct cd_conf *conf,
     struct wsman *wsman, struct api_ctx *api)
 {
 	struct listener *l;
+	struct listener_addr addrs[LISTENER_MAX];
+	size_t naddr = 0, i = 0;
 	int rc = CD_EOK;
 
 	l = calloc(1, sizeof(*l));
@@ -747,35 +856,19 @@ listener_start(struct listener **out, const struct cd_conf *conf,
 	l->conf = conf;
 	l->wsman = wsman;
 	l->api = api;
-	for (size_t i = 0; i < conf->listen.n && rc == CD_EOK; i++)
-		rc = listener_add(l, LISTENER_WEF, conf->listen.v[i]);
-	if (rc == CD_EOK && conf->tls_listen.n > 0) {
-		struct buf ca;
-		buf_init(&ca, 1 << 20);
-		l->tls_cert_pem = listener_read_pem(conf->tls_cert);
-		l->tls_key_pem = listener_read_pem(conf->tls_key);
-		for (size_t i = 0; i < conf->tls_ca.n; i++) {
-			char *pem = listener_read_pem(conf->tls_ca.v[i]);
-			if (pem == NULL) {
-				rc = CD_ECONFIG;
-				break;
-			}
-			buf_puts(&ca, pem);
-			buf_puts(&ca, "\n");
-			free(pem);
-		}
-		l->tls_ca_pem = (char *)buf_steal(&ca, NULL);
-		if (l->tls_cert_pem == NULL || l->tls_key_pem == NULL ||
-		    l->tls_ca_pem == NULL)
-			rc = CD_ECONFIG;
-		if (rc == CD_EOK && auth_tls_cas_load(&l->cas,
-		    (const char *const *)conf->tls_ca.v, conf->tls_ca.n) != CD_EOK)
-			rc = CD_ECONFIG;
-		for (size_t i = 0; i < conf->tls_listen.n && rc == CD_EOK; i++)
-			rc = listener_add(l, LISTENER_WEF_TLS, conf->tls_listen.v[i]);
-	}
-	for (size_t i = 0; api != NULL && i < conf->api_listen.n && rc == CD_EOK; i++)
-		rc = listener_add(l, LISTENER_API, conf->api_listen.v[i]);
+	if (!listener_addrs(conf, api != NULL, addrs, &naddr))
+		rc = CD_ECONFIG;
+	if (rc == CD_EOK && conf->tls_listen.n > 0)
+		rc = listener_tls_load(l);
+	/* Every address first: none serves unless all are ours. */
+	for (i = 0; i < naddr && rc == CD_EOK; i++)
+		rc = listener_bind(&addrs[i]);
+	for (i = 0; i < naddr && rc == CD_EOK; i++)
+		rc = listener_add(l, &addrs[i]);
+	/* Sockets not handed to libmicrohttpd are still ours. */
+	for (; i < naddr; i++)
+		if (addrs[i].fd >= 0)
+			close(addrs[i].fd);
 	if (rc != CD_EOK) {
 		listener_stop(l);
 		return rc;

@@ -48,11 +48,7 @@ sh "$top_srcdir/tests/krb5/kdc.sh" start "$tmp/kdc" || fail "cannot start the KD
 # shellcheck disable=SC1091
 . "$tmp/kdc/env.sh"
 
-read -r port api_port < <("$py" -c '
-import socket
-s = [socket.socket() for _ in range(2)]
-for x in s: x.bind(("127.0.0.1", 0))
-print(*[x.getsockname()[1] for x in s])')
+read -r port api_port < <("$py" "$top_srcdir/tests/free_port.py" 2)
 url=http://collector.example.com:$port/wsman/SubscriptionManager/WEC
 mkdir -p "$tmp/data" "$tmp/subs"
 

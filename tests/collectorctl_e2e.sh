@@ -36,11 +36,7 @@ fail() {
 	exit 1
 }
 
-free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-wef_port=$(free_port)
-api_port=$(free_port)
+read -r wef_port api_port < <(python3 "$top_srcdir/tests/free_port.py" 2)
 mkdir -p "$tmp/data" "$tmp/subs"
 "$daemon" --foreground --auth none --listen "127.0.0.1:$wef_port" \
     --api-listen "127.0.0.1:$api_port" --data-dir "$tmp/data" \

@@ -6,6 +6,7 @@ tests (tests/test_*.py); every test stops what it started."""
 import http.client
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -16,28 +17,14 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from wait_indexed import wait_indexed  # noqa: E402
+from free_port import free_port  # noqa: E402,F401 - tests import it from here
 
 TOP_SRCDIR = os.environ.get("top_srcdir") or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOP_BUILDDIR = os.environ.get("top_builddir") or os.path.join(TOP_SRCDIR, "build")
 DATA = os.path.join(TOP_SRCDIR, "tests", "data")
 SOAP_UTF16 = "application/soap+xml;charset=UTF-16"
-
-
-_given_ports = set()
-
-
-def free_port():
-    """A free port on 127.0.0.1, never the same twice in one test process:
-    the kernel may hand a just-closed port out again, and a daemon given
-    the same port for two listeners fails to start."""
-    while True:
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-        s.close()
-        if port not in _given_ports:
-            _given_ports.add(port)
-            return port
+# The daemon's line once every listener is up (src/main.c).
+STARTED = re.compile(r"\[main\] collectord \S+ started: ")
 
 
 def data(rel):
@@ -91,26 +78,41 @@ class Daemon:
             self.extra
 
     def start(self, timeout=20):
+        """Start the daemon and wait for its "started" line: only then are
+        all its listeners its own (a port probe could reach another
+        process). A port taken meanwhile by another test gets new ports."""
+        for _ in range(5):
+            if self._start_once(timeout):
+                return self
+            self.port, self.api_port = free_port(), free_port()
+        raise RuntimeError("collectord found its ports taken 5 times:\n" + self.logtext())
+
+    def _start_once(self, timeout):
         env = dict(os.environ)
         env["COLLECTORD_SCHEMA_DIR"] = os.path.join(TOP_SRCDIR, "schemas")
         env["COLLECTORD_LOLBAS"] = os.path.join(TOP_SRCDIR, "data", "lolbas.txt")
         self.log = open(self.log_path, "ab")
+        since = self.log.tell()
         self.proc = subprocess.Popen(self.argv(), stdout=self.log, stderr=self.log, env=env)
         deadline = time.time() + timeout
         while time.time() < deadline:
+            text = self.logtext(since)
             if self.proc.poll() is not None:
+                self.log.close()
+                taken = ["127.0.0.1:%d: Address already in use" % p for p in (self.port, self.api_port)]
+                if any(t in text for t in taken):
+                    return False
                 raise RuntimeError("collectord exited with %d:\n%s" % (self.proc.returncode, self.logtext()))
-            try:
-                socket.create_connection(("127.0.0.1", self.api_port), 0.2).close()
-                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
-                return self
-            except OSError:
-                time.sleep(0.05)
+            if STARTED.search(text):
+                return True
+            time.sleep(0.05)
         raise RuntimeError("collectord did not start:\n" + self.logtext())
 
-    def logtext(self):
+    def logtext(self, since=0):
+        """The daemon's log, from byte offset since."""
         try:
             with open(self.log_path, "rb") as f:
+                f.seek(since)
                 return f.read().decode("utf-8", "replace")
         except OSError:
             return ""
@@ -127,6 +129,9 @@ class Daemon:
             self.proc.wait()
             raise RuntimeError("collectord did not stop within %d s" % timeout)
         self.log.close()
+        if rc != 0:
+            # A crash at stop shows only as a code: say what the daemon said.
+            sys.stderr.write("collectord stopped with %d; its log:\n%s\n" % (rc, self.logtext()))
         return rc
 
     def kill9(self):

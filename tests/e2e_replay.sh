@@ -45,12 +45,7 @@ fail() {
 	exit 1
 }
 
-# Two free ports, chosen by the kernel.
-read -r port api_port < <(python3 -c '
-import socket
-s = [socket.socket() for _ in range(2)]
-for x in s: x.bind(("127.0.0.1", 0))
-print(*[x.getsockname()[1] for x in s])')
+read -r port api_port < <(python3 "$top_srcdir/tests/free_port.py" 2)
 url=http://127.0.0.1:$port/wsman/SubscriptionManager/WEC
 
 start_daemon() {

@@ -40,7 +40,7 @@ fail() {
 }
 get() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"; }
 free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+	python3 "$top_srcdir/tests/free_port.py"
 }
 
 start_daemon() {	# name args...

@@ -10,6 +10,7 @@ import random
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -137,6 +138,25 @@ def test_sigterm_and_builtin_subscription():
         d.cleanup()
 
 
+def test_address_in_use():
+    # The API's address is taken: the daemon says so and exits, without
+    # having served on the WEF address it could bind (every address is
+    # bound before any listener starts).
+    d = Daemon()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", d.api_port))
+        taken.listen()
+        p = subprocess.run(d.argv(), capture_output=True, text=True, timeout=30,
+                           env=dict(ENV, COLLECTORD_ALLOW_ROOT="1"))
+    try:
+        assert p.returncode == 1, (p.returncode, p.stderr)
+        assert "cannot listen on 127.0.0.1:%d: Address already in use" % d.api_port in p.stderr, p.stderr
+        assert "listening on" not in p.stderr, p.stderr
+        assert "started" not in p.stderr, p.stderr
+    finally:
+        d.cleanup()
+
+
 def test_sighup_reload():
     d = Daemon()
     subs = d.subscriptions
@@ -219,5 +239,5 @@ def test_kill9_never_loses_acked():
 
 
 if __name__ == "__main__":
-    run([test_help_version, test_check_config, test_sigterm_and_builtin_subscription,
+    run([test_help_version, test_check_config, test_sigterm_and_builtin_subscription, test_address_in_use,
          test_sighup_reload, test_kill9_never_loses_acked])

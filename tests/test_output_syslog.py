@@ -34,6 +34,8 @@ BUILD = os.path.abspath(os.environ.get("top_builddir", os.getcwd()))
 DRIVE = os.path.join(BUILD, "tests", "syslog_drive")
 EVENTS = os.path.join(SRC, "tests", "data", "sysmon", "lsass_campaign_01.xml")
 RSYSLOGD = shutil.which("rsyslogd") or "/usr/sbin/rsyslogd"
+sys.path.insert(0, os.path.join(SRC, "tests"))
+from free_port import free_port  # noqa: E402
 WINDOW = 128
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -41,12 +43,6 @@ _libc = ctypes.CDLL(None, use_errno=True)
 
 def _die_with_parent():
     _libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def event_lines():
@@ -378,7 +374,6 @@ class SyslogOutputTest(unittest.TestCase):
               % (total, lost, dups, out), file=sys.stderr)
 
     def test_daemon_end_to_end(self):
-        sys.path.insert(0, os.path.join(SRC, "tests"))
         from daemon import Daemon, utf16
         from test_dns_e2e import all_batches, batch, enumerate_id
 

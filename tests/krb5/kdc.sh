@@ -26,9 +26,9 @@ die() {
 }
 
 free_port() {
-	# Let the kernel pick a free port; the tiny race before krb5kdc binds
-	# it is covered by the retry loop in start.
-	/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+	# Below the ephemeral range (tests/free_port.py); the tiny race before
+	# krb5kdc binds it is covered by the retry loop in start.
+	/usr/bin/python3 "$(dirname "$0")/../free_port.py"
 }
 
 write_conf() {
