@@ -232,7 +232,7 @@ spool_iter_seek(struct spool_iter *it, uint64_t seq)
 		store_iter_get(it->it, &k, &v);
 		if (k.len == 8 && be64_get(k.data) == seq) {
 			if (spool_iter_load(it) != CD_EOK)
-				it->state = 1;	/* skipped by the first next() */
+				it->state = 3;	/* reported by the first next() */
 			return CD_EOK;
 		}
 	} else if (rc != CD_ENOTFOUND) {
@@ -252,7 +252,7 @@ spool_iter_seek(struct spool_iter *it, uint64_t seq)
 		return rc;
 	}
 	if (spool_iter_load(it) != CD_EOK)
-		it->state = 1;
+		it->state = 3;
 	return CD_EOK;
 }
 
@@ -264,6 +264,12 @@ spool_iter_next(struct spool_iter *it, struct spool_rec *out, struct store_val *
 	for (;;) {
 		if (it->state == 2)
 			return CD_ENOTFOUND;
+		if (it->state == 3) {
+			/* The entry seek() landed on is unreadable: said once
+			 * (an output logs it), then skipped like any other. */
+			it->state = 1;
+			return CD_ECORRUPT;
+		}
 		if (it->state == 1 || it->count == 0) {
 			/* The current entry is done (or unreadable): the next. */
 			it->state = 0;

@@ -97,7 +97,8 @@ struct spool_iter {
 	uint64_t	 seq;	/* that record's number */
 	uint64_t	 count;	/* records left in the entry */
 	uint64_t	 want;	/* records before this are skipped */
-	int		 state;	/* 0 reading, 1 entry unreadable, 2 at the end */
+	int		 state;	/* 0 reading, 1 entry unreadable, 2 at the end,
+				   3 unreadable and not yet reported */
 };
 
 int spool_iter_open(struct store_txn *txn, struct spool_iter *it);

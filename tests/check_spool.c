@@ -200,6 +200,18 @@ START_TEST(test_corrupt_entry_skipped)
 	store_read_end(txn);
 	ck_assert_int_eq(good, 11);
 	ck_assert_int_eq(bad, 1);
+
+	/* Seeking straight to the bad entry: it is reported too (it was
+	 * skipped without a word), then the next entry reads. */
+	ck_assert_int_eq(store_read_begin(harness_store, &txn), CD_EOK);
+	ck_assert_int_eq(spool_iter_open(txn, &it), CD_EOK);
+	ck_assert_int_eq(spool_iter_seek(&it, 11), CD_EOK);
+	ck_assert_int_eq(spool_iter_next(&it, &r, NULL), CD_ECORRUPT);
+	ck_assert_int_eq(spool_iter_next(&it, &r, NULL), CD_EOK);
+	ck_assert_uint_eq(r.seq, 16);
+	ck_assert_int_eq(spool_iter_next(&it, &r, NULL), CD_ENOTFOUND);
+	spool_iter_close(&it);
+	store_read_end(txn);
 }
 END_TEST
 
