@@ -1098,6 +1098,22 @@ event_keep(struct event **evp)
 	return CD_EOK;
 }
 
+size_t
+event_mem(const struct event *ev)
+{
+	const struct event_block *blk = (const struct event_block *)ev;
+	size_t n;
+
+	if (ev == NULL)
+		return 0;
+	n = blk->size;
+	if (ev->rule_name != NULL)
+		n += strlen(ev->rule_name) + 1;
+	for (const struct event_extra *x = blk->extra; x != NULL; x = x->next)
+		n += sizeof(*x) + strlen(x->s) + 1;
+	return n;
+}
+
 void
 event_free(struct event *ev)
 {

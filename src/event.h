@@ -96,4 +96,7 @@ int event_keep(struct event **ev);
 /** Free an event; NULL is a no-op. */
 void event_free(struct event *ev);
 
+/** The bytes ev holds: its block and any string set on it since. */
+size_t event_mem(const struct event *ev);
+
 #endif

@@ -123,13 +123,18 @@ START_TEST(test_evict_count_bytes)
 	evcache_reap(c);
 	evcache_free(c);
 
-	/* By bytes: room for about two of these events. */
+	/* By bytes: room for about two of these events. An event counts
+	 * what it holds (event_mem()) and its entry (under 128 bytes). */
 	struct event *ev = mkevent(1);
-	const size_t one = 2 * ev->raw_len + 1024;
+	const size_t mem = event_mem(ev), one = mem + 128;
+	ck_assert_uint_gt(mem, ev->raw_len);
 	ck_assert_int_eq(evcache_new(&c, 2 * one, 1000), CD_EOK);
 	evcache_set_enabled(c, true);
 	evcache_trim(c, 0, UINT64_MAX);
 	ck_assert(evcache_put(c, 1, ev));
+	evcache_stats_get(c, &s);
+	ck_assert_uint_gt(s.bytes, mem);
+	ck_assert_uint_lt(s.bytes, one);
 	for (uint64_t seq = 2; seq <= 10; seq++) {
 		ck_assert(evcache_put(c, seq, mkevent(seq)));
 		evcache_reap(c);
