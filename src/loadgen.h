@@ -88,13 +88,15 @@ int lg_mix_events(struct lg_mix *m, struct lg_mix_host *h,
  * The same n events as lg_mix_events() draws them for the same host state,
  * appended to out already in UTF-16LE and each already framed in its
  * w:Event element as replay_msg_events() frames it: the UTF-16LE pieces
- * of the templates are encoded once by lg_mix_new() and only the
- * EventRecordID digits, the Computer (comp16, comp16_len bytes of UTF-16LE,
- * see lg_mix_utf16()) and the QueryName are spliced in. Thread-safe as
- * lg_mix_events(). CD_ETOOBIG past out's cap, -ENOMEM.
+ * of the templates are encoded once by lg_mix_new() and referenced where
+ * they lie (m must outlive out's use), and only the EventRecordID digits,
+ * the Computer (comp16_len bytes of UTF-16LE already in out's scratch at
+ * comp16_off, see lg_mix_utf16()) and new QueryNames are spliced in.
+ * Thread-safe as lg_mix_events(). -ENOMEM.
  */
+struct lg_gather;
 int lg_mix_events16(struct lg_mix *m, struct lg_mix_host *h,
-    const uint8_t *comp16, size_t comp16_len, size_t n, struct buf *out,
+    size_t comp16_off, size_t comp16_len, size_t n, struct lg_gather *out,
     uint64_t *ndns);
 
 /** Append n bytes of UTF-8 s to out as UTF-16LE without a BOM, encoded as
@@ -107,6 +109,41 @@ int lg_mix_utf16(const char *s, size_t n, struct buf *out);
 /** Where the events of an Events envelope start (replay_msg_events()). */
 #define LG_EVENTS_OPEN	"<w:Events>"
 
+/* ---- A body as pieces, for writev (loadgen_gather.c) ---- */
+
+/** A piece: len bytes at p, or at off in the scratch buffer (p NULL). */
+struct lg_piece {
+	const uint8_t	*p;
+	size_t		 off, len;
+};
+
+struct lg_gather {
+	struct lg_piece	*v;
+	size_t		 n, cap;
+	size_t		 len;		/**< bytes in all pieces */
+	struct buf	 scratch;	/**< what varies, copied */
+	size_t		 cur, cur_at;	/**< lg_gather_iov()'s position */
+};
+
+struct iovec;
+void lg_gather_init(struct lg_gather *g);
+/** Empty g, keeping its memory. */
+void lg_gather_reset(struct lg_gather *g);
+void lg_gather_free(struct lg_gather *g);
+/** Append len bytes at p, which must stay as they are while g is used. */
+int lg_gather_ref(struct lg_gather *g, const void *p, size_t len);
+/** Append a copy of len bytes at p. */
+int lg_gather_copy(struct lg_gather *g, const void *p, size_t len);
+/** Append ASCII s[0..n) as UTF-16LE (copied). */
+int lg_gather_ascii16(struct lg_gather *g, const char *s, size_t n);
+/** Append again len scratch bytes from off (copied earlier). */
+int lg_gather_again(struct lg_gather *g, size_t off, size_t len);
+/** Append every byte of g to out. CD_ETOOBIG, -ENOMEM. */
+int lg_gather_flatten(const struct lg_gather *g, struct buf *out);
+/** Up to max iovecs of g's bytes from byte offset off; returns how many. */
+size_t lg_gather_iov(struct lg_gather *g, size_t off, struct iovec *iov,
+    size_t max);
+
 /* ---- Events request bodies (loadgen_body.c) ---- */
 
 /** A body builder's scratch space, one per thread. */
@@ -114,7 +151,6 @@ struct lg_body {
 	struct buf xml;		/**< UTF-8 envelope */
 	struct buf text;	/**< reference builder: UTF-8 events */
 	struct buf bm;		/**< rendered BookmarkList */
-	struct buf comp;	/**< the Computer in UTF-16LE */
 	size_t	 cap;		/**< events the arrays below hold */
 	size_t	*offs, *lens;
 	struct replay_event *evs;
@@ -126,17 +162,17 @@ int lg_body_init(struct lg_body *b, size_t n);
 void lg_body_free(struct lg_body *b);
 
 /**
- * Append to out the UTF-16LE body (BOM first) of an Events batch of n new
- * events of host mh whose Computer is computer: bm advanced to the last
- * EventRecordID (current) in the w:Bookmark, the header of hd. *ndns is
- * incremented per DNS event. Byte for byte the body lg_body_events_ref()
- * builds for the same state, at a fraction of the CPU: the events are
- * never built in UTF-8 nor copied whole more than once.
+ * Append to out, as pieces, the UTF-16LE body (BOM first) of an Events
+ * batch of n new events of host mh whose Computer is computer: bm advanced
+ * to the last EventRecordID (current) in the w:Bookmark, the header of hd.
+ * *ndns is incremented per DNS event. Byte for byte (lg_gather_flatten())
+ * the body lg_body_events_ref() builds for the same state, at a fraction
+ * of the CPU: the events are never built in UTF-8 nor copied whole.
  */
 int lg_body_events(struct lg_body *b, struct lg_mix *m,
     struct lg_mix_host *mh, const char *computer, size_t n,
     struct replay_bookmark *bm, const struct replay_hdr *hd,
-    struct buf *out, uint64_t *ndns);
+    struct lg_gather *out, uint64_t *ndns);
 
 /**
  * The same body built the plain way: lg_mix_events() into UTF-8 text,

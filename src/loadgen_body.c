@@ -6,8 +6,8 @@
  * generator about as much CPU as the collector spends parsing it, on the
  * same cores. lg_body_events() instead encodes only the envelope's header
  * (a few hundred characters) per batch and lets lg_mix_events16() append
- * the events from pieces encoded once at start-up, so the bytes sent are
- * the same and the body is written once. lg_body_events_ref() keeps the
+ * the events as pieces encoded once at start-up (loadgen_gather.c), so the
+ * bytes sent are the same and the body is never copied together. lg_body_events_ref() keeps the
  * plain way as the reference the unit tests compare against.
  */
 #include "config.h"
@@ -29,7 +29,6 @@ lg_body_init(struct lg_body *b, size_t n)
 	buf_init(&b->xml, 0);
 	buf_init(&b->text, 0);
 	buf_init(&b->bm, 0);
-	buf_init(&b->comp, 0);
 	b->cap = n;
 	b->offs = calloc(n ? n : 1, sizeof(*b->offs));
 	b->lens = calloc(n ? n : 1, sizeof(*b->lens));
@@ -50,7 +49,6 @@ lg_body_free(struct lg_body *b)
 	buf_free(&b->xml);
 	buf_free(&b->text);
 	buf_free(&b->bm);
-	buf_free(&b->comp);
 	free(b->offs);
 	free(b->lens);
 	free(b->evs);
@@ -73,36 +71,50 @@ lg_body_bookmark(struct lg_body *b, const struct lg_mix_host *mh, size_t n,
 	return replay_bookmark_render(bm, &b->bm);
 }
 
+/* Append n bytes of UTF-8 s to g as UTF-16LE, in its scratch. */
+static int
+lg_body_utf16(struct lg_gather *g, const char *s, size_t n)
+{
+	size_t off = g->scratch.len;
+	int rc;
+
+	if ((rc = lg_mix_utf16(s, n, &g->scratch)) != CD_EOK)
+		return rc;
+	return lg_gather_again(g, off, g->scratch.len - off);
+}
+
 int
 lg_body_events(struct lg_body *b, struct lg_mix *m, struct lg_mix_host *mh,
     const char *computer, size_t n, struct replay_bookmark *bm,
-    const struct replay_hdr *hd, struct buf *out, uint64_t *ndns)
+    const struct replay_hdr *hd, struct lg_gather *out, uint64_t *ndns)
 {
 	const char *s, *ev;
-	size_t head;
+	size_t head, comp_off;
 	uint64_t rid0 = mh->record_id;
 	int rc;
 
 	/* The envelope without events, split where they go. */
 	buf_reset(&b->xml);
-	buf_reset(&b->comp);
 	if ((rc = lg_body_bookmark(b, mh, n, bm)) != CD_EOK ||
 	    (rc = replay_msg_events(&b->xml, hd, (const char *)b->bm.data,
-	    NULL, 0, NULL)) != CD_EOK ||
-	    (rc = lg_mix_utf16(computer, strlen(computer), &b->comp)) != CD_EOK)
+	    NULL, 0, NULL)) != CD_EOK)
 		return rc;
 	s = (const char *)b->xml.data;
 	if ((ev = strstr(s, LG_EVENTS_OPEN)) == NULL)
 		return CD_EPARSE;
 	head = (size_t)(ev - s) + strlen(LG_EVENTS_OPEN);
-	if ((rc = buf_append(out, "\xff\xfe", 2)) != CD_EOK ||
-	    (rc = lg_mix_utf16(s, head, out)) != CD_EOK ||
-	    (rc = lg_mix_events16(m, mh, b->comp.data, b->comp.len, n, out,
-	    ndns)) != CD_EOK)
+	if ((rc = lg_gather_copy(out, "\xff\xfe", 2)) != CD_EOK ||
+	    (rc = lg_body_utf16(out, s, head)) != CD_EOK)
+		return rc;
+	/* The Computer once in the scratch; every event refers to it. */
+	comp_off = out->scratch.len;
+	if ((rc = lg_mix_utf16(computer, strlen(computer), &out->scratch)) != CD_EOK ||
+	    (rc = lg_mix_events16(m, mh, comp_off, out->scratch.len - comp_off,
+	    n, out, ndns)) != CD_EOK)
 		return rc;
 	if (mh->record_id != rid0 + n)
 		return -EINVAL;	/* the bookmark would be wrong */
-	return lg_mix_utf16(s + head, b->xml.len - head, out);
+	return lg_body_utf16(out, s + head, b->xml.len - head);
 }
 
 int

@@ -39,9 +39,6 @@
 
 #define SYSMON_CHANNEL	LG_CHANNEL
 #define LG_MAX_RESP	(4u << 20)
-/* Events bodies kept for reuse per thread: a fresh one of a few hundred
- * KiB per batch cost a page fault per page. */
-#define LG_POOL		16
 /* Random bytes for MessageIDs, drawn from OpenSSL this many at a time:
  * one RAND_bytes() call per ID cost more than building a 10-event batch. */
 #define LG_RND		1024
@@ -62,10 +59,13 @@ struct lg_host {
 	struct lg_gss_ctx *gss;	/**< of the current connection */
 	struct buf out;		/**< the request's head, to write */
 	const struct buf *body;	/**< its body, written after out (or NULL) */
+	struct lg_gather *gbody; /**< or its body as pieces */
 	struct buf wire;	/**< Kerberos: the wrapped body */
 	size_t	 out_off;	/**< bytes of out, then body, written */
 	struct buf in;		/**< bytes read */
 	struct buf plain;	/**< the request (UTF-16LE), kept for re-sends */
+	struct lg_gather batch;	/**< an Events request instead, as pieces */
+	bool	 gathered;	/**< the request is batch, not plain */
 	const char *path;
 	char	 mid[SOAP_MESSAGE_ID_SIZE];
 	char	 opid[SOAP_MESSAGE_ID_SIZE];
@@ -101,9 +101,7 @@ struct lg_thr {
 	bool	 measuring, stopping;
 	struct buf xml, tmp;
 	struct lg_body body;	/**< the Events body builder */
-	size_t	 body_hint;	/**< largest Events body so far */
-	struct buf pool[LG_POOL];	/**< spare Events body buffers */
-	size_t	 npool;
+	struct buf flat;	/**< Kerberos: a batch copied together to wrap */
 	struct lg_ack ack;	/**< the collector's Ack, once seen */
 	uint8_t	 rnd[LG_RND];	/**< random bytes for MessageIDs */
 	size_t	 rnd_off;	/**< the next unused one */
@@ -173,17 +171,14 @@ lg_settle(struct lg_thr *t, struct lg_host *h, bool ok)
 	atomic_fetch_add(&lg_settled_all, 1);
 }
 
-/* Done with h->plain: an Events body's storage goes back to the pool. */
+/* Done with the request: its pieces' memory stays for the next batch. */
 static void
 lg_plain_release(struct lg_thr *t, struct lg_host *h)
 {
-	if (h->plain.cap >= t->body_hint && t->body_hint > 0 &&
-	    t->npool < LG_POOL) {
-		t->pool[t->npool++] = h->plain;
-		buf_init(&h->plain, 0);
-	} else {
-		buf_free(&h->plain);
-	}
+	(void)t;
+	buf_reset(&h->plain);
+	lg_gather_reset(&h->batch);
+	h->gathered = false;
 }
 
 static void
@@ -211,6 +206,7 @@ lg_build(struct lg_thr *t, struct lg_host *h)
 	buf_free(&h->out);
 	buf_free(&h->wire);
 	h->body = NULL;
+	h->gbody = NULL;
 	h->out_off = 0;
 	if (o->keytab != NULL && h->gss == NULL) {
 		if ((rc = lg_gss_ctx_new(&h->gss, h->cred, o->spn, &tok)) != CD_EOK)
@@ -228,7 +224,15 @@ lg_build(struct lg_thr *t, struct lg_host *h)
 	/* The body is written from where it lies (writev), not copied
 	 * behind the head. */
 	if (o->keytab != NULL) {
-		if ((rc = lg_gss_wrap(h->gss, h->plain.data, h->plain.len,
+		const struct buf *plain = &h->plain;
+		/* GSSAPI wraps one buffer: a batch is copied together. */
+		if (h->gathered) {
+			buf_reset(&t->flat);
+			if ((rc = lg_gather_flatten(&h->batch, &t->flat)) != CD_EOK)
+				return rc;
+			plain = &t->flat;
+		}
+		if ((rc = lg_gss_wrap(h->gss, plain->data, plain->len,
 		    &h->wire)) != CD_EOK)
 			return rc;
 		h->body = &h->wire;
@@ -237,11 +241,15 @@ lg_build(struct lg_thr *t, struct lg_host *h)
 		    "User-Agent: Microsoft WinRM Client\r\nContent-Length: %zu\r\n"
 		    "Host: %s\r\n\r\n", h->path, h->wire.len, host);
 	}
-	h->body = &h->plain;
+	if (h->gathered)
+		h->gbody = &h->batch;
+	else
+		h->body = &h->plain;
 	return buf_printf(&h->out, "POST %s HTTP/1.1\r\nConnection: Keep-Alive\r\n"
 	    "Content-Type: application/soap+xml;charset=UTF-16\r\n"
 	    "User-Agent: Microsoft WinRM Client\r\nContent-Length: %zu\r\n"
-	    "Host: %s\r\n\r\n", h->path, h->plain.len, host);
+	    "Host: %s\r\n\r\n", h->path,
+	    h->gathered ? h->batch.len : h->plain.len, host);
 }
 
 static int
@@ -375,6 +383,7 @@ lg_hdr(struct lg_thr *t, struct lg_host *h, struct replay_hdr *hd,
 static int
 lg_plain(struct lg_thr *t, struct lg_host *h)
 {
+	h->gathered = false;
 	buf_reset(&h->plain);
 	return utf8_to_utf16le_bom((const char *)t->xml.data, t->xml.len,
 	    &h->plain);
@@ -430,19 +439,12 @@ lg_start_batch(struct lg_thr *t, struct lg_host *h)
 	if ((rc = lg_new_id(t, h->opid)) != CD_EOK ||
 	    (rc = lg_hdr(t, h, &hd, h->notify_to)) != CD_EOK)
 		return rc;
-	/* One allocation of about the right size instead of a doubling
-	 * series of copies (the body is held until its Ack). */
-	if (h->plain.data == NULL && t->npool > 0) {
-		buf_free(&h->plain);
-		h->plain = t->pool[--t->npool];
-	}
-	buf_reset(&h->plain);
-	if ((rc = buf_reserve(&h->plain, t->body_hint)) != CD_EOK ||
-	    (rc = lg_body_events(&t->body, t->m, &h->mix, h->name, n, &h->bm,
-	    &hd, &h->plain, &ndns)) != CD_EOK)
+	/* Held, as pieces, until its Ack (a re-send sends it again). */
+	lg_gather_reset(&h->batch);
+	h->gathered = true;
+	if ((rc = lg_body_events(&t->body, t->m, &h->mix, h->name, n, &h->bm,
+	    &hd, &h->batch, &ndns)) != CD_EOK)
 		return rc;
-	if (h->plain.len + h->plain.len / 8 > t->body_hint)
-		t->body_hint = h->plain.len + h->plain.len / 8;
 	h->nev = n;
 	h->ndns = ndns;
 	h->phase = PH_BATCH;
@@ -671,9 +673,11 @@ lg_event(struct lg_thr *t, struct lg_host *h, uint32_t events)
 			lg_fail(t, h, strerror(err));
 			return;
 		}
-		size_t blen = h->body != NULL ? h->body->len : 0;
+		size_t blen = h->gbody != NULL ? h->gbody->len :
+		    h->body != NULL ? h->body->len : 0;
 		while (h->out_off < h->out.len + blen) {
-			struct iovec iov[2];
+			/* The head, then the body's pieces (IOV_MAX in all). */
+			struct iovec iov[1024];
 			struct msghdr mh = { .msg_iov = iov };
 			size_t off = h->out_off;
 
@@ -682,7 +686,11 @@ lg_event(struct lg_thr *t, struct lg_host *h, uint32_t events)
 				iov[mh.msg_iovlen++].iov_len = h->out.len - off;
 				off = h->out.len;
 			}
-			if (blen > 0) {
+			if (h->gbody != NULL) {
+				mh.msg_iovlen += lg_gather_iov(h->gbody,
+				    off - h->out.len, iov + mh.msg_iovlen,
+				    sizeof(iov) / sizeof(iov[0]) - mh.msg_iovlen);
+			} else if (blen > 0) {
 				iov[mh.msg_iovlen].iov_base = h->body->data +
 				    (off - h->out.len);
 				iov[mh.msg_iovlen++].iov_len = blen -
@@ -700,6 +708,7 @@ lg_event(struct lg_thr *t, struct lg_host *h, uint32_t events)
 		buf_free(&h->out);
 		buf_free(&h->wire);
 		h->body = NULL;
+		h->gbody = NULL;
 		h->out_off = 0;
 		if (lg_watch(t, h, false, false) != CD_EOK)
 			lg_fail(t, h, "epoll");
@@ -797,6 +806,7 @@ lg_thr_init(struct lg_thr *t, const struct lg_opts *o, unsigned first)
 	lg_ack_init(&t->ack);
 	buf_init(&t->xml, 0);
 	buf_init(&t->tmp, 0);
+	buf_init(&t->flat, 0);
 	for (unsigned i = 0; i < t->n; i++) {
 		struct lg_host *h = &t->h[i];
 		h->idx = first + i;
@@ -806,6 +816,7 @@ lg_thr_init(struct lg_thr *t, const struct lg_opts *o, unsigned first)
 		buf_init(&h->wire, 0);
 		buf_init(&h->in, 0);
 		buf_init(&h->plain, 0);
+		lg_gather_init(&h->batch);
 		lg_mix_host_init(&h->mix, o->seed + h->idx);
 		if ((rc = soap_new_message_id(h->session)) != CD_EOK)
 			return rc;
@@ -821,6 +832,7 @@ lg_thr_free(struct lg_thr *t)
 		lg_close(t, h);
 		buf_free(&h->in);
 		buf_free(&h->plain);
+		lg_gather_free(&h->batch);
 		lg_gss_cred_free(h->cred);
 		replay_subs_free(h->subs, h->nsubs);
 		replay_url_free(&h->notify);
@@ -831,8 +843,7 @@ lg_thr_free(struct lg_thr *t)
 		close(t->ep);
 	free(t->h);
 	free(t->q);
-	for (size_t i = 0; i < t->npool; i++)
-		buf_free(&t->pool[i]);
+	buf_free(&t->flat);
 	lg_body_free(&t->body);
 	lg_ack_free(&t->ack);
 	buf_free(&t->xml);

@@ -544,27 +544,6 @@ lg_mix_events(struct lg_mix *m, struct lg_mix_host *h, const char *computer,
 	return rc;
 }
 
-/* Append n bytes to room already reserved in b (no terminator yet). */
-static inline void
-lg_mix_put(struct buf *b, const void *p, size_t n)
-{
-	memcpy(b->data + b->len, p, n);
-	b->len += n;
-}
-
-/* Append ASCII text as UTF-16LE to room already reserved in b. */
-static void
-lg_mix_put_ascii(struct buf *b, const char *s, size_t n)
-{
-	uint8_t *d = b->data + b->len;
-
-	for (size_t i = 0; i < n; i++) {
-		d[2 * i] = (uint8_t)s[i];
-		d[2 * i + 1] = 0;
-	}
-	b->len += 2 * n;
-}
-
 /* The decimal digits of v, as printf("%llu") writes them; returns their
  * number. */
 static size_t
@@ -583,46 +562,36 @@ lg_mix_digits(uint64_t v, char *out)
 }
 
 int
-lg_mix_events16(struct lg_mix *m, struct lg_mix_host *h, const uint8_t *comp16,
-    size_t comp16_len, size_t n, struct buf *out, uint64_t *ndns)
+lg_mix_events16(struct lg_mix *m, struct lg_mix_host *h, size_t comp16_off,
+    size_t comp16_len, size_t n, struct lg_gather *out, uint64_t *ndns)
 {
 	const uint8_t *u = m->u16.data;
 	char tail[96], rid[24];
-	int rc;
+	int rc = CD_EOK;
 
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n && rc == CD_EOK; i++) {
 		const struct lg_tpl *t;
 		const char *qname;
-		size_t head, nrid, need, ntail = 0;
+		size_t head, nrid;
 
 		t = lg_mix_draw(m, h, tail, sizeof(tail), &qname, &head, ndns);
 		nrid = lg_mix_digits(h->record_id, rid);
-		need = t->p_len[0] + t->p_len[1] + t->p_len[2] + t->p_len[3] +
-		    2 * nrid + comp16_len;
-		if (qname != NULL) {
-			if (head != SIZE_MAX)
-				need += m->head_len[head];
-			else
-				need += 2 * (ntail = strlen(tail));
-		}
-		if ((rc = buf_reserve(out, need)) != CD_EOK)
-			return rc;
 		/* The pieces split the template where lg_mix_write()
 		 * splices: EventRecordID, Computer, QueryName. */
-		lg_mix_put(out, u + t->p_off[0], t->p_len[0]);
-		lg_mix_put_ascii(out, rid, nrid);
-		lg_mix_put(out, u + t->p_off[1], t->p_len[1]);
-		lg_mix_put(out, comp16, comp16_len);
-		lg_mix_put(out, u + t->p_off[2], t->p_len[2]);
-		if (qname != NULL) {
-			if (head != SIZE_MAX)
-				lg_mix_put(out, u + m->head_off[head],
-				    m->head_len[head]);
-			else
-				lg_mix_put_ascii(out, tail, ntail);
-			lg_mix_put(out, u + t->p_off[3], t->p_len[3]);
-		}
-		out->data[out->len] = '\0';
+		if ((rc = lg_gather_ref(out, u + t->p_off[0], t->p_len[0])) != CD_EOK ||
+		    (rc = lg_gather_ascii16(out, rid, nrid)) != CD_EOK ||
+		    (rc = lg_gather_ref(out, u + t->p_off[1], t->p_len[1])) != CD_EOK ||
+		    (rc = lg_gather_again(out, comp16_off, comp16_len)) != CD_EOK ||
+		    (rc = lg_gather_ref(out, u + t->p_off[2], t->p_len[2])) != CD_EOK)
+			break;
+		if (qname == NULL)
+			continue;
+		if (head != SIZE_MAX)
+			rc = lg_gather_ref(out, u + m->head_off[head], m->head_len[head]);
+		else
+			rc = lg_gather_ascii16(out, tail, strlen(tail));
+		if (rc == CD_EOK)
+			rc = lg_gather_ref(out, u + t->p_off[3], t->p_len[3]);
 	}
-	return CD_EOK;
+	return rc;
 }

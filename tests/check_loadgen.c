@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #include <libxml/parser.h>
 
@@ -60,6 +61,39 @@ free_mixes(void)
  * `rounds` batches in a row (the state and bookmark carried over), and
  * compare every body, the DNS counts, the host states and the bookmarks.
  */
+/*
+ * g's bytes into out as a sender takes them: lg_gather_iov() from offset
+ * 0, then on after writes of odd sizes (seed picks them), at most a few
+ * iovecs per call as when the socket's buffer is nearly full; and once
+ * through lg_gather_flatten(), which must give the same bytes.
+ */
+static void
+gathered_bytes(struct lg_gather *g, struct buf *out, unsigned seed)
+{
+	struct buf flat;
+	size_t off = 0;
+
+	buf_init(&flat, 0);
+	ck_assert_int_eq(lg_gather_flatten(g, &flat), CD_EOK);
+	ck_assert_uint_eq(flat.len, g->len);
+	while (off < g->len) {
+		struct iovec iov[7];
+		size_t k = lg_gather_iov(g, off, iov, 1 + (off + seed) % 7);
+		size_t take = 1 + (off * 31 + seed * 7919) % 9000, got = 0;
+
+		ck_assert_uint_gt(k, 0);
+		for (size_t i = 0; i < k && got < take; i++) {
+			size_t n = iov[i].iov_len < take - got ? iov[i].iov_len : take - got;
+			ck_assert_int_eq(buf_append(out, iov[i].iov_base, n), CD_EOK);
+			got += n;
+		}
+		off += got;
+	}
+	ck_assert_uint_eq(out->len, flat.len);
+	ck_assert_int_eq(memcmp(out->data, flat.data, flat.len), 0);
+	buf_free(&flat);
+}
+
 static void
 compare_batches(const char *computer, uint64_t seed, uint64_t rid, size_t n,
     unsigned rounds, const struct replay_hdr *hd, bool other_channel)
@@ -68,7 +102,9 @@ compare_batches(const char *computer, uint64_t seed, uint64_t rid, size_t n,
 	struct lg_mix_host h1, h2;
 	struct replay_bookmark bm1 = { 0 }, bm2 = { 0 };
 	struct buf o1, o2, s1, s2;
+	struct lg_gather g;
 
+	lg_gather_init(&g);
 	ck_assert_int_eq(lg_body_init(&b1, n), CD_EOK);
 	ck_assert_int_eq(lg_body_init(&b2, n), CD_EOK);
 	buf_init(&o1, 0);
@@ -88,10 +124,15 @@ compare_batches(const char *computer, uint64_t seed, uint64_t rid, size_t n,
 
 		buf_reset(&o1);
 		buf_reset(&o2);
+		lg_gather_reset(&g);
 		ck_assert_int_eq(lg_body_events_ref(&b1, mix_ref, &h1, computer,
 		    n, &bm1, hd, &o1, &d1), CD_EOK);
 		ck_assert_int_eq(lg_body_events(&b2, mix_new, &h2, computer, n,
-		    &bm2, hd, &o2, &d2), CD_EOK);
+		    &bm2, hd, &g, &d2), CD_EOK);
+		ck_assert_uint_eq(g.len, o1.len);
+		/* The bytes sent are the pieces' iovecs, from any offset a
+		 * short write leaves. */
+		gathered_bytes(&g, &o2, r);
 		ck_assert_uint_eq(o1.len, o2.len);
 		ck_assert_msg(memcmp(o1.data, o2.data, o1.len) == 0,
 		    "bodies differ: %s seed %llu rid %llu n %zu round %u",
@@ -108,6 +149,7 @@ compare_batches(const char *computer, uint64_t seed, uint64_t rid, size_t n,
 		ck_assert_int_eq(replay_bookmark_summary(&bm2, &s2), CD_EOK);
 		ck_assert_str_eq((const char *)s1.data, (const char *)s2.data);
 	}
+	lg_gather_free(&g);
 	buf_free(&o1);
 	buf_free(&o2);
 	buf_free(&s1);
