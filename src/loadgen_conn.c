@@ -64,8 +64,8 @@ struct lg_host {
 	size_t	 out_off;	/**< bytes of out, then body, written */
 	struct buf in;		/**< bytes read */
 	struct buf plain;	/**< the request (UTF-16LE), kept for re-sends */
-	struct lg_gather batch;	/**< an Events request instead, as pieces */
-	bool	 gathered;	/**< the request is batch, not plain */
+	struct lg_gather batch;	/**< an Events request instead, as pieces
+				     (empty when the request is plain) */
 	const char *path;
 	char	 mid[SOAP_MESSAGE_ID_SIZE];
 	char	 opid[SOAP_MESSAGE_ID_SIZE];
@@ -178,7 +178,13 @@ lg_plain_release(struct lg_thr *t, struct lg_host *h)
 	(void)t;
 	buf_reset(&h->plain);
 	lg_gather_reset(&h->batch);
-	h->gathered = false;
+}
+
+/* The request is an Events batch, held as pieces (not h->plain). */
+static bool
+lg_batched(const struct lg_host *h)
+{
+	return h->batch.n > 0;
 }
 
 static void
@@ -226,7 +232,7 @@ lg_build(struct lg_thr *t, struct lg_host *h)
 	if (o->keytab != NULL) {
 		const struct buf *plain = &h->plain;
 		/* GSSAPI wraps one buffer: a batch is copied together. */
-		if (h->gathered) {
+		if (lg_batched(h)) {
 			buf_reset(&t->flat);
 			if ((rc = lg_gather_flatten(&h->batch, &t->flat)) != CD_EOK)
 				return rc;
@@ -241,7 +247,7 @@ lg_build(struct lg_thr *t, struct lg_host *h)
 		    "User-Agent: Microsoft WinRM Client\r\nContent-Length: %zu\r\n"
 		    "Host: %s\r\n\r\n", h->path, h->wire.len, host);
 	}
-	if (h->gathered)
+	if (lg_batched(h))
 		h->gbody = &h->batch;
 	else
 		h->body = &h->plain;
@@ -249,7 +255,7 @@ lg_build(struct lg_thr *t, struct lg_host *h)
 	    "Content-Type: application/soap+xml;charset=UTF-16\r\n"
 	    "User-Agent: Microsoft WinRM Client\r\nContent-Length: %zu\r\n"
 	    "Host: %s\r\n\r\n", h->path,
-	    h->gathered ? h->batch.len : h->plain.len, host);
+	    lg_batched(h) ? h->batch.len : h->plain.len, host);
 }
 
 static int
@@ -383,7 +389,7 @@ lg_hdr(struct lg_thr *t, struct lg_host *h, struct replay_hdr *hd,
 static int
 lg_plain(struct lg_thr *t, struct lg_host *h)
 {
-	h->gathered = false;
+	lg_gather_reset(&h->batch);
 	buf_reset(&h->plain);
 	return utf8_to_utf16le_bom((const char *)t->xml.data, t->xml.len,
 	    &h->plain);
@@ -441,7 +447,6 @@ lg_start_batch(struct lg_thr *t, struct lg_host *h)
 		return rc;
 	/* Held, as pieces, until its Ack (a re-send sends it again). */
 	lg_gather_reset(&h->batch);
-	h->gathered = true;
 	if ((rc = lg_body_events(&t->body, t->m, &h->mix, h->name, n, &h->bm,
 	    &hd, &h->batch, &ndns)) != CD_EOK)
 		return rc;
