@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "err.h"
 #include "event.h"
@@ -70,13 +72,15 @@ usage(FILE *f)
 	    "                          the same batches, no HTTP, no store (uses --threads)\n"
 	    "  --decode-careful        parse-only: decode with utf16_to_utf8_careful(), as\n"
 	    "                          collectord did before its iconv fast path\n"
+	    "  --daemon-pid PID        also report that process's CPU seconds over the\n"
+	    "                          measured window, and events per CPU-second of it\n"
 	    "  --show-mix              print the figures measured from the data and exit\n");
 }
 
 enum { OPT_HOSTS = 256, OPT_BATCH, OPT_WARMUP, OPT_BATCHES, OPT_RATE, OPT_DURATION, OPT_THREADS,
     OPT_IDLE, OPT_HB, OPT_READY, OPT_CONNECT, OPT_PREFIX, OPT_DOMAIN,
     OPT_KRB, OPT_SPN, OPT_RAMP, OPT_RETRIES, OPT_TIMEOUT, OPT_DATA,
-    OPT_SEED, OPT_API, OPT_API_RATE, OPT_PARSE, OPT_MIX, OPT_CAREFUL, OPT_HELP };
+    OPT_SEED, OPT_API, OPT_API_RATE, OPT_PARSE, OPT_MIX, OPT_CAREFUL, OPT_PID, OPT_HELP };
 
 /* CPU seconds (user + system) this process used so far. */
 static double
@@ -87,6 +91,32 @@ cpu_secs(void)
 	getrusage(RUSAGE_SELF, &ru);
 	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
 	    (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+/* CPU seconds (user + system, all threads) process pid used so far, from
+ * /proc/PID/stat; -1 when it cannot be read. */
+static double
+proc_cpu_secs(int pid)
+{
+	char path[64], line[1024], *p;
+	unsigned long long ut, st;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	n = fread(line, 1, sizeof(line) - 1, f);
+	fclose(f);
+	line[n] = '\0';
+	/* The command name is in parentheses and may hold spaces: the fields
+	 * after it start past the last ')'. utime and stime are the 12th and
+	 * 13th from there (fields 14 and 15 of proc(5)). */
+	if ((p = strrchr(line, ')')) == NULL ||
+	    sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+	    &ut, &st) != 2)
+		return -1;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
 static int
@@ -329,13 +359,44 @@ struct conn_run {
 	int	 rc;
 };
 
+static _Atomic unsigned conn_finished;
+
 static void *
 conn_main(void *arg)
 {
 	struct conn_run *c = arg;
 
 	c->rc = lg_conn_run(c->o, c->m, c->first, c->n, c->rate, &c->r);
+	atomic_fetch_add(&conn_finished, 1);
 	return NULL;
+}
+
+/* The CPU pid used over the measured window: sampled when the window opens
+ * and when it closes, polling every 2 ms while the load threads run (the
+ * window is theirs). -1 when either sample is missing. */
+static double
+window_cpu(int pid, unsigned threads)
+{
+	const struct timespec tick = { 0, 2000000 };
+	double c0 = -1, c1 = -1;
+
+	for (;;) {
+		/* Read before the window: a thread marks the end before it
+		 * finishes, so a finished run's end is seen below. */
+		bool fin = atomic_load(&conn_finished) >= threads;
+		double s = lg_window_start(), e = lg_window_end();
+
+		if (c0 < 0 && s > 0 && lg_now() >= s)
+			c0 = proc_cpu_secs(pid);
+		if (c0 >= 0 && e > 0) {
+			c1 = proc_cpu_secs(pid);
+			break;
+		}
+		if (fin)
+			break;
+		nanosleep(&tick, NULL);
+	}
+	return c0 >= 0 && c1 >= 0 ? c1 - c0 : -1;
 }
 
 static int
@@ -344,7 +405,7 @@ run_load(const struct lg_opts *o, struct lg_mix *m)
 	struct conn_run *cr = calloc(o->threads, sizeof(*cr));
 	struct lg_result tot = { 0 };
 	struct api_run api = { .m = m };
-	double t0 = 1e300, t1 = 0;
+	double t0 = 1e300, t1 = 0, dcpu = -1;
 	int rc = CD_EOK;
 
 	if (cr == NULL)
@@ -358,6 +419,10 @@ run_load(const struct lg_opts *o, struct lg_mix *m)
 		first += n;
 		pthread_create(&cr[i].tid, NULL, conn_main, &cr[i]);
 	}
+	if (o->daemon_pid > 0 &&
+	    (dcpu = window_cpu(o->daemon_pid, o->threads)) < 0)
+		log_warn("loadgen", "no CPU figure for process %d over the window",
+		    o->daemon_pid);
 	for (unsigned i = 0; i < o->threads; i++) {
 		struct lg_result *r = &cr[i].r;
 		pthread_join(cr[i].tid, NULL);
@@ -406,6 +471,9 @@ run_load(const struct lg_opts *o, struct lg_mix *m)
 		    pct(api.r.lat, api.r.nlat, 0.99));
 		free(api.r.lat);
 	}
+	if (dcpu >= 0)
+		printf(" daemon_cpu_s=%.2f events_per_daemon_cpu_s=%.0f", dcpu,
+		    dcpu > 0 ? (double)tot.events / dcpu : 0);
 	printf(" loadgen_cpu_s=%.2f\n", cpu_secs());
 	free(tot.lat);
 	free(cr);
@@ -443,6 +511,7 @@ parse_opts(int argc, char **argv, struct lg_opts *o, bool *parse, bool *mix)
 		{ "api", 1, NULL, OPT_API }, { "api-rate", 1, NULL, OPT_API_RATE },
 		{ "parse-only", 0, NULL, OPT_PARSE }, { "show-mix", 0, NULL, OPT_MIX },
 		{ "decode-careful", 0, NULL, OPT_CAREFUL },
+		{ "daemon-pid", 1, NULL, OPT_PID },
 		{ "help", 0, NULL, OPT_HELP }, { NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -474,6 +543,7 @@ parse_opts(int argc, char **argv, struct lg_opts *o, bool *parse, bool *mix)
 		case OPT_PARSE: *parse = true; break;
 		case OPT_MIX: *mix = true; break;
 		case OPT_CAREFUL: parse_careful = true; break;
+		case OPT_PID: o->daemon_pid = atoi(optarg); break;
 		case OPT_HELP: usage(stdout); exit(0);
 		default: return CD_ECONFIG;
 		}

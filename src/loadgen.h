@@ -41,6 +41,7 @@ struct lg_opts {
 	unsigned max_retries;
 	uint64_t seed;
 	const char *data_dir;	/**< the Sysmon event files */
+	int	 daemon_pid;	/**< report this process's CPU over the window */
 };
 
 /* ---- event mix (loadgen_mix.c) ---- */
@@ -270,6 +271,10 @@ int lg_conn_run(const struct lg_opts *o, struct lg_mix *m, unsigned first,
 int lg_result_add(struct lg_result *r, double ms);
 /** Monotonic seconds since the program started. */
 double lg_now(void);
+/** The measured window (lg_now() seconds): when the first thread starts
+ * counting after the warm-up and when the first stops; 0 until then. */
+double lg_window_start(void);
+double lg_window_end(void);
 /** Write a host's name ("ws00001.bench.example") into out. */
 void lg_host_name(const struct lg_opts *o, unsigned i, char *out, size_t len);
 

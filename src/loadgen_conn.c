@@ -110,6 +110,33 @@ struct lg_thr {
 static struct timespec lg_t0;
 static _Atomic unsigned lg_settled_all;
 static _Atomic bool lg_ready_written;
+/* The measured window over all threads, in µs of lg_now() plus one (0:
+ * not yet): the first thread to start or stop counting sets it. */
+static _Atomic uint64_t lg_win_start_us, lg_win_end_us;
+
+static void
+lg_window_mark(_Atomic uint64_t *at, double t)
+{
+	uint64_t zero = 0;
+
+	atomic_compare_exchange_strong(at, &zero, (uint64_t)(t * 1e6) + 1);
+}
+
+double
+lg_window_start(void)
+{
+	uint64_t v = atomic_load(&lg_win_start_us);
+
+	return v ? (double)(v - 1) / 1e6 : 0;
+}
+
+double
+lg_window_end(void)
+{
+	uint64_t v = atomic_load(&lg_win_end_us);
+
+	return v ? (double)(v - 1) / 1e6 : 0;
+}
 
 double
 lg_now(void)
@@ -946,6 +973,7 @@ lg_conn_run(const struct lg_opts *o, struct lg_mix *m, unsigned first,
 			t.measuring = true;
 			t.t_count = now + o->warmup;
 			res->t_ready = t.t_count;
+			lg_window_mark(&lg_win_start_us, t.t_count);
 			t.next_slot = now;
 			if (o->ready_file != NULL &&
 			    !atomic_exchange(&lg_ready_written, true)) {
@@ -959,6 +987,7 @@ lg_conn_run(const struct lg_opts *o, struct lg_mix *m, unsigned first,
 		    t.done >= t.n : now >= t_hold)) {
 			t.stopping = true;
 			res->t_end = now;
+			lg_window_mark(&lg_win_end_us, now);
 			t_drain = now + 30;
 		}
 		if (t.stopping && (!lg_inflight(&t) || now >= t_drain))

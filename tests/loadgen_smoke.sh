@@ -88,11 +88,34 @@ url() { echo "http://127.0.0.1:$port/wsman/SubscriptionManager/WEC"; }
 start_daemon plain --auth none
 total=0
 for b in 10 230; do
-	r=$("$loadgen" --hosts 20 --batch "$b" --batches 3 --data "$data" "$(url)") ||
+	r=$("$loadgen" --hosts 20 --batch "$b" --batches 3 --data "$data" \
+	    --daemon-pid "$pid" "$(url)") ||
 		fail "loadgen batch $b exited with an error: $r"
 	check_run "batch $b" 20 $((20 * 3 * b)) "$r"
 	total=$((total + $(get "$r" events)))
+	# The daemon's CPU over the window, and events per CPU-second of it
+	# (read in clock ticks of 10 ms: 600 events may take less than one).
+	dc=$(get "$r" daemon_cpu_s)
+	[ -n "$dc" ] || fail "batch $b: no daemon CPU figure: $r"
+	[ "$b" = 230 ] || continue
+	awk -v c="$dc" -v e="$(get "$r" events)" -v p="$(get "$r" events_per_daemon_cpu_s)" \
+	    'BEGIN { exit !(c > 0 && p > 0 && (e / c - p) ^ 2 <= 1 + (p / 100) ^ 2) }' ||
+		fail "batch $b: daemon CPU figures wrong: $r"
+	echo "ok: batch $b: daemon $dc CPU-seconds, $(get "$r" events_per_daemon_cpu_s) events per CPU-second"
 done
+# A process that is gone: a warning, no figure, and the run still counts.
+sh -c 'exit 0' &
+gone=$!
+wait "$gone"
+r=$("$loadgen" --hosts 2 --batch 10 --batches 1 --data "$data" \
+    --daemon-pid "$gone" "$(url)" 2>"$tmp/gone.err") ||
+	fail "loadgen with a gone --daemon-pid exited with an error: $r"
+check_run "gone pid" 2 20 "$r"
+total=$((total + 20))
+grep -q "no CPU figure for process $gone" "$tmp/gone.err" ||
+	fail "no warning for a gone --daemon-pid: $(cat "$tmp/gone.err")"
+[ -z "$(get "$r" daemon_cpu_s)" ] || fail "a CPU figure for a gone process: $r"
+echo "ok: a gone --daemon-pid is reported, not measured"
 acked=$(stat_of events.acked)
 dup=$(stat_of events.duplicate)
 [ "$acked" = "$total" ] || fail "daemon acked $acked, loadgen counted $total"
