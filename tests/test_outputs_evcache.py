@@ -129,6 +129,10 @@ def test_lagging_output_keeps_the_oldest():
         assert ec is not None, js
         assert 0 < ec["entries"] < len(sent), ec
         assert ec["bytes"] <= 1 << 20, ec
+        # Counted by what the events hold (event_mem()), the cache fills
+        # its budget before refusing: within one large event of it.
+        assert ec["bytes"] > (1 << 20) - (64 << 10), ec
+        assert 1024 * ec["entries"] <= ec["bytes"] <= 16384 * ec["entries"], ec
         assert ec["refused_lag"] > 0 and ec["evicted"] == 0, ec
         assert ec["puts"] == ec["entries"], ec
         held = ec["entries"]
