@@ -318,6 +318,12 @@ indexer_full(struct indexer *ix)
 	return ix != NULL && atomic_load(&ix->npending) > atomic_load(&ix->pending_max);
 }
 
+uint64_t
+indexer_pending_max(struct indexer *ix)
+{
+	return ix != NULL ? atomic_load(&ix->pending_max) : 0;
+}
+
 void
 indexer_set_pending_max(struct indexer *ix, uint64_t max)
 {

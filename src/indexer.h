@@ -84,6 +84,8 @@ uint64_t indexer_pending(struct indexer *ix);
 bool indexer_full(struct indexer *ix);
 /** Set that bound (store/index-pending-max; 0 restores the default). */
 void indexer_set_pending_max(struct indexer *ix, uint64_t max);
+/** That bound. Any thread. */
+uint64_t indexer_pending_max(struct indexer *ix);
 
 /** Index everything waiting now, from any thread but the writer's. */
 int indexer_flush(struct indexer *ix);

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -241,16 +242,29 @@ main_api_stats(void *arg, struct api_stats *out)
 }
 
 static bool
-main_spool_full(void *arg)
+main_spool_full(void *arg, char *why, size_t whylen)
 {
 	struct main_state *ms = arg;
 
 	pthread_mutex_lock(&ms->lock);
 	bool full = outputs_spool_full(ms->outs);
 	pthread_mutex_unlock(&ms->lock);
+	if (full) {
+		snprintf(why, whylen, "the spool is at its cap: an output is "
+		    "store/spool-max-entries records behind (outputs[].backlog "
+		    "in the stats)");
+		return true;
+	}
 	/* The index falling behind (its queue is in memory) refuses new
 	 * batches the same way: the sources keep their events. */
-	return full || indexer_full(ms->indexer);
+	if (indexer_full(ms->indexer)) {
+		snprintf(why, whylen, "the DNS index is behind: %" PRIu64
+		    " queries wait (store/index-pending-max %" PRIu64 ")",
+		    indexer_pending(ms->indexer),
+		    indexer_pending_max(ms->indexer));
+		return true;
+	}
+	return false;
 }
 
 static void

@@ -41,6 +41,7 @@
 #include "spool.h"
 #include "store.h"
 #include "thread.h"
+#include "timeparse.h"
 
 #define OUTPUT_BATCH_DEFAULT	500
 #define OUTPUT_BATCH_MAX	100000
@@ -146,15 +147,6 @@ output_sink_find(const char *type)
 		if (strcmp(sinks[i]->type, type) == 0)
 			return sinks[i];
 	return NULL;
-}
-
-static int64_t
-output_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void
@@ -741,7 +733,7 @@ output_flush_summaries(struct output *o)
 		size_t plen = strlen(p);
 		buf_init(&texts[n], 0);
 		if (o->format == FORMAT_RAW || format_record(o->format, p, plen,
-		    output_now_ms(), false, &texts[n]) != CD_EOK) {
+		    timeparse_now_ms(), false, &texts[n]) != CD_EOK) {
 			buf_free(&texts[n]);
 			p += plen + 1;
 			continue;
@@ -752,7 +744,7 @@ output_flush_summaries(struct output *o)
 		msgs[n].host = "";
 		msgs[n].channel = "";
 		msgs[n].provider = "";
-		msgs[n].time_ms = output_now_ms();
+		msgs[n].time_ms = timeparse_now_ms();
 		msgs[n].format = format_name(o->format);
 		p += plen + 1;
 		n++;
@@ -794,7 +786,7 @@ output_thread(void *arg)
 
 	thread_name("cd-output");
 	thread_deferrable_hint();
-	o->last_activity_ms = output_now_ms();
+	o->last_activity_ms = timeparse_now_ms();
 	while (!atomic_load(&all->stop)) {
 		struct output_batch batch;
 		int rc = output_read(o, &batch);
@@ -815,7 +807,7 @@ output_thread(void *arg)
 			/* Idle: close dedup windows by the event clock, and all of
 			 * them once nothing arrived for a whole window. */
 			if (o->dedup != NULL) {
-				int64_t idle = output_now_ms() - o->last_activity_ms;
+				int64_t idle = timeparse_now_ms() - o->last_activity_ms;
 				dedup_expire(o->dedup, idle > 900000 ? INT64_MAX : o->dedup_clock,
 				    output_summary_emit, o);
 				output_flush_summaries(o);
@@ -823,7 +815,7 @@ output_thread(void *arg)
 			output_sleep_ms(all, OUTPUT_IDLE_MS);
 			continue;
 		}
-		o->last_activity_ms = output_now_ms();
+		o->last_activity_ms = timeparse_now_ms();
 		struct output_item *items = calloc(n, sizeof(*items));
 		struct output_msg *msgs = calloc(n, sizeof(*msgs));
 		size_t nmsg = 0;

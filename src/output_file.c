@@ -47,6 +47,7 @@
 #include "output_kv.h"
 #include "output_sinks.h"
 #include "thread.h"
+#include "timeparse.h"
 #include "zwriter.h"
 
 #define OUTPUT_FILE_ROTATE_BYTES	(100ULL * 1024 * 1024)
@@ -84,7 +85,6 @@ static int	output_file_create(const struct conf_output *, void **, char **);
 static int	output_file_send(void *, const struct output_msg *, size_t, size_t *);
 static void	output_file_reopen(void *);
 static void	output_file_destroy(void *);
-static int64_t	output_file_real_now(void);
 static int	output_file_open(struct output_file *);
 static int	output_file_rotate(struct output_file *);
 static void	output_file_sync_dir(const char *);
@@ -107,21 +107,12 @@ const struct output_sink_ops output_file_ops = {
 	.destroy = output_file_destroy,
 };
 
-static int64_t (*output_file_now)(void) = output_file_real_now;
+static int64_t (*output_file_now)(void) = timeparse_now_ms;
 
 void
 output_file_set_clock(int64_t (*now_ms)(void))
 {
-	output_file_now = now_ms != NULL ? now_ms : output_file_real_now;
-}
-
-static int64_t
-output_file_real_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	output_file_now = now_ms != NULL ? now_ms : timeparse_now_ms;
 }
 
 static int

@@ -31,6 +31,7 @@
 #include "output.h"
 #include "output_kv.h"
 #include "output_sinks.h"
+#include "timeparse.h"
 
 #define KAFKA_TIMEOUT_DEFAULT	30
 /* Low bits of a delivery tag: the index in the batch; the rest: generation. */
@@ -321,15 +322,6 @@ output_kafka_fail(struct output_kafka *s, const char *fmt, ...)
 	s->failing = true;
 }
 
-static int64_t
-output_kafka_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int
 output_kafka_start(struct output_kafka *s)
 {
@@ -361,7 +353,7 @@ output_kafka_send(void *arg, const struct output_msg *msgs, size_t n, size_t *de
 	struct output_kafka *s = arg;
 	/* A second past message.timeout.ms: the reports of messages that time
 	 * out arrive (as failures) before the wait ends. */
-	int64_t deadline = output_kafka_now_ms() + s->timeout_ms + 1000;
+	int64_t deadline = timeparse_mono_ms() + s->timeout_ms + 1000;
 	size_t m = n < KAFKA_IDX_MAX ? n : KAFKA_IDX_MAX - 1;
 	size_t i, ok;
 	int rc;
@@ -395,7 +387,7 @@ output_kafka_send(void *arg, const struct output_msg *msgs, size_t n, size_t *de
 			    RD_KAFKA_V_OPAQUE((void *)tag),
 			    RD_KAFKA_V_END);
 			if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL ||
-			    output_kafka_now_ms() >= deadline)
+			    timeparse_mono_ms() >= deadline)
 				break;
 			rd_kafka_poll(s->rk, 50);	/* let the queue drain */
 		}
@@ -409,7 +401,7 @@ output_kafka_send(void *arg, const struct output_msg *msgs, size_t n, size_t *de
 		}
 	}
 	while (s->pending > 0) {
-		int64_t left = deadline - output_kafka_now_ms();
+		int64_t left = deadline - timeparse_mono_ms();
 		if (left <= 0)
 			break;
 		rd_kafka_poll(s->rk, left < 100 ? (int)left : 100);

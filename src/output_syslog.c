@@ -50,6 +50,7 @@
 #include "output_kv.h"
 #include "output_sinks.h"
 #include "syslog_fmt.h"
+#include "timeparse.h"
 
 enum output_syslog_transport {
 	OUTPUT_SYSLOG_TCP,
@@ -89,7 +90,6 @@ static int output_syslog_write(struct output_syslog *s, const uint8_t *p, size_t
 static int output_syslog_drain(struct output_syslog *s);
 static int output_syslog_alive(struct output_syslog *s);
 static int output_syslog_wait(int fd, short events, int64_t deadline);
-static int64_t output_syslog_now_ms(void);
 static void output_syslog_fail(struct output_syslog *s, const char *what, int rc);
 
 const struct output_sink_ops output_syslog_ops = {
@@ -99,15 +99,6 @@ const struct output_sink_ops output_syslog_ops = {
 	.reopen = output_syslog_reopen,
 	.destroy = output_syslog_destroy,
 };
-
-static int64_t
-output_syslog_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Log a destination failure once per state change (output.c logs the
  * retry); later failures of the same outage go to debug. */
@@ -229,7 +220,7 @@ output_syslog_wait(int fd, short events, int64_t deadline)
 	struct pollfd pfd = { .fd = fd, .events = events };
 
 	for (;;) {
-		int64_t left = deadline - output_syslog_now_ms();
+		int64_t left = deadline - timeparse_mono_ms();
 		if (left <= 0)
 			return -ETIMEDOUT;
 		int r = poll(&pfd, 1, (int)left);
@@ -244,7 +235,7 @@ static int
 output_syslog_connect(struct output_syslog *s)
 {
 	struct addrinfo hints = { 0 }, *res = NULL;
-	int64_t deadline = output_syslog_now_ms() + s->connect_timeout_ms;
+	int64_t deadline = timeparse_mono_ms() + s->connect_timeout_ms;
 	int rc, gai;
 
 	hints.ai_family = AF_UNSPEC;
@@ -376,7 +367,7 @@ fail:
 static int
 output_syslog_write(struct output_syslog *s, const uint8_t *p, size_t len)
 {
-	int64_t deadline = output_syslog_now_ms() + s->send_timeout_ms;
+	int64_t deadline = timeparse_mono_ms() + s->send_timeout_ms;
 	int rc;
 
 	while (len > 0) {
@@ -406,7 +397,7 @@ output_syslog_write(struct output_syslog *s, const uint8_t *p, size_t len)
 			len -= (size_t)w;
 			/* Progress resets the clock: the timeout is for a
 			 * receiver that stopped reading, not a big batch. */
-			deadline = output_syslog_now_ms() + s->send_timeout_ms;
+			deadline = timeparse_mono_ms() + s->send_timeout_ms;
 			continue;
 		}
 		if ((rc = output_syslog_wait(s->fd, ev, deadline)) != CD_EOK)
@@ -423,7 +414,7 @@ output_syslog_write(struct output_syslog *s, const uint8_t *p, size_t len)
 static int
 output_syslog_drain(struct output_syslog *s)
 {
-	int64_t deadline = output_syslog_now_ms() + s->send_timeout_ms;
+	int64_t deadline = timeparse_mono_ms() + s->send_timeout_ms;
 	int sleep_ms = 1;
 
 	for (;;) {
@@ -432,7 +423,7 @@ output_syslog_drain(struct output_syslog *s)
 			return CD_EOK;	/* not supported here: nothing to wait for */
 		if (outq == 0)
 			return CD_EOK;
-		if (output_syslog_now_ms() >= deadline)
+		if (timeparse_mono_ms() >= deadline)
 			return -ETIMEDOUT;
 		/* A peer that closed wakes the poll at once. */
 		struct pollfd pfd = { .fd = s->fd, .events = POLLRDHUP };

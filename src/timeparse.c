@@ -145,11 +145,23 @@ timeparse(const char *s, int64_t now_ms, int64_t *out_ms)
 	return CD_EOK;
 }
 
-int64_t
-timeparse_now_ms(void)
+static int64_t
+timeparse_clock_ms(clockid_t clock)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
+	clock_gettime(clock, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t
+timeparse_now_ms(void)
+{
+	return timeparse_clock_ms(CLOCK_REALTIME);
+}
+
+int64_t
+timeparse_mono_ms(void)
+{
+	return timeparse_clock_ms(CLOCK_MONOTONIC);
 }

@@ -34,5 +34,7 @@ int timeparse(const char *s, int64_t now_ms, int64_t *out_ms);
 
 /** The current time in ms since the epoch (CLOCK_REALTIME). */
 int64_t timeparse_now_ms(void);
+/** A time in ms for measuring intervals (CLOCK_MONOTONIC): never steps. */
+int64_t timeparse_mono_ms(void);
 
 #endif

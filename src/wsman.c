@@ -8,6 +8,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -27,6 +28,7 @@
 #include "soap.h"
 #include "store.h"
 #include "subscription.h"
+#include "timeparse.h"
 #include "utf16.h"
 #include "wsman.h"
 
@@ -44,8 +46,12 @@ struct wsman {
 	struct lolbas			*lolbas;
 	struct indexer			*indexer;
 	struct evcache			*evcache;	/**< parsed events for the outputs, or NULL */
-	bool				(*gate_full)(void *);
+	bool				(*gate_full)(void *, char *, size_t);
 	void				*gate_arg;
+	/* The gate's refusals since it last let a batch through (0: open),
+	 * and when the first of them was (CLOCK_MONOTONIC ms). */
+	atomic_uint_fast64_t		 gate_refused;
+	atomic_int_fast64_t		 gate_since_ms;
 	/* Acknowledged deliveries, freed by the next request's thread: the
 	 * store writer spent a fifth of its time in free() on batches the
 	 * HTTP threads had allocated, and the writer is the serial stage. */
@@ -55,6 +61,34 @@ struct wsman {
 	    batches_refused, events_received, events_acked, events_duplicate,
 	    events_malformed, events_foreign, dns_events, bad_requests;
 };
+
+/* Whether the gate refuses this Events batch. The first refusal after the
+ * gate was open logs the reason; the first batch let through after
+ * refusals logs how many there were. */
+static bool
+wsman_gate_refuses(struct wsman *w, const char *source)
+{
+	char why[256] = "";
+	uint64_t n;
+
+	if (w->gate_full == NULL)
+		return false;
+	if (w->gate_full(w->gate_arg, why, sizeof(why))) {
+		if (atomic_fetch_add(&w->gate_refused, 1) == 0) {
+			atomic_store(&w->gate_since_ms, timeparse_mono_ms());
+			log_warn("wsman", "refusing Events batches with 503 from "
+			    "now on (first: source=%s): %s; sources keep their "
+			    "events and send them again", source, why);
+		}
+		return true;
+	}
+	if (atomic_load(&w->gate_refused) != 0 &&
+	    (n = atomic_exchange(&w->gate_refused, 0)) != 0)
+		log_info("wsman", "accepting Events batches again, after "
+		    "refusing %" PRIu64 " in %.1f s", n,
+		    (double)(timeparse_mono_ms() - atomic_load(&w->gate_since_ms)) / 1e3);
+	return false;
+}
 
 /* What an asynchronous delivery needs when the writer calls back. */
 struct wsman_pending {
@@ -205,7 +239,8 @@ wsman_set_evcache(struct wsman *w, struct evcache *ec)
 }
 
 void
-wsman_set_gate(struct wsman *w, bool (*full)(void *), void *arg)
+wsman_set_gate(struct wsman *w, bool (*full)(void *, char *, size_t),
+    void *arg)
 {
 	pthread_rwlock_wrlock(&w->lock);
 	w->gate_full = full;
@@ -253,15 +288,6 @@ wsman_source_count(struct wsman *w, const char *subscription, uint64_t *out)
 	rc = ingest_source_count(txn, subscription, out);
 	store_read_end(txn);
 	return rc;
-}
-
-static int64_t
-wsman_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static char *
@@ -568,10 +594,7 @@ wsman_delivery(struct wsman *w, const struct wsman_request *req,
 		rep->status = 403;
 		return 0;
 	}
-	if (kind == INGEST_EVENTS && w->gate_full != NULL && w->gate_full(w->gate_arg)) {
-		log_warn("wsman", "source=%s batch refused with 503: the spool is at its "
-		    "cap or the DNS index is behind (dns.index_pending), until "
-		    "they catch up", source);
+	if (kind == INGEST_EVENTS && wsman_gate_refuses(w, source)) {
 		atomic_fetch_add(&w->batches_refused, 1);
 		free(source_host);
 		rep->status = 503;
@@ -592,7 +615,7 @@ wsman_delivery(struct wsman *w, const struct wsman_request *req,
 	}
 	b->source_host = source_host;
 	source_host = NULL;
-	b->now_ms = wsman_now_ms();
+	b->now_ms = timeparse_now_ms();
 	b->alert_regdom = conf->dns.alert_registered_domain;
 	b->lolbas = w->lolbas;
 	b->indexer = w->indexer;

@@ -98,11 +98,16 @@ struct evcache;
 void wsman_set_evcache(struct wsman *w, struct evcache *ec);
 
 /**
- * A gate asked before every Events batch: when full(arg) is true (the spool
- * is at its cap because an output lags), the batch gets 503 without Ack,
- * so the source keeps its events and retries later. Set once at start-up.
+ * A gate asked before every Events batch: when full(arg, why, whylen) is
+ * true (the spool is at its cap because an output lags, or the DNS index
+ * is behind), it has put the reason in why, and the batch gets 503 without
+ * Ack, so the source keeps its events and retries later. Set once at
+ * start-up. The log says when refusing starts (with the reason) and when it
+ * ends (with the count), not once per batch: under backpressure every
+ * source retries, hundreds of batches a second.
  */
-void wsman_set_gate(struct wsman *w, bool (*full)(void *), void *arg);
+void wsman_set_gate(struct wsman *w,
+    bool (*full)(void *arg, char *why, size_t whylen), void *arg);
 
 /**
  * Stop submitting to the store: from now on deliveries get 503 (the client

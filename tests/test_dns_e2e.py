@@ -168,6 +168,16 @@ def test_index_queue_503():
         st, js = d.api("/api/v1/stats")
         assert js["dns"]["index_pending"] == 0, js["dns"]
         assert js["wef"]["batches_refused"] >= refused, (js["wef"], refused)
+        # The log says when refusing starts, why, and when it ends, once
+        # per spell, not once per batch: one client sending in turn makes
+        # each batch refused at first one spell.
+        log = d.logtext()
+        starts = [l for l in log.splitlines()
+                  if "refusing Events batches with 503 from now on" in l]
+        ends = log.count("accepting Events batches again, after refusing ")
+        assert len(starts) == batches_refused == ends, (len(starts), batches_refused, ends)
+        assert all("the DNS index is behind: " in l and "(store/index-pending-max 1)" in l
+                   for l in starts), starts[:3]
         print("index queue: %d of %d batches refused at first (%d 503s), all acked later"
               % (batches_refused, sent, refused))
         check_expected(d, exp)

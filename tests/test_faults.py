@@ -617,6 +617,12 @@ def test_output_down():
             assert time.time() < deadline, ("still refused after the drain", st)
             time.sleep(0.3)
         assert host_events(d, host) == acked + 10
+        # One spell of refusals: its start with the reason, and its end.
+        log = d.logtext()
+        starts = [l for l in log.splitlines()
+                  if "refusing Events batches with 503 from now on" in l]
+        assert len(starts) == 1 and "the spool is at its cap" in starts[0], starts
+        assert log.count("accepting Events batches again, after refusing ") == 1, log[-2000:]
         still_serving(d)
     finally:
         d.stop()
