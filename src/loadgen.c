@@ -434,6 +434,7 @@ run_load(const struct lg_opts *o, struct lg_mix *m)
 		tot.heartbeats += r->heartbeats;
 		tot.errors += r->errors;
 		tot.retries += r->retries;
+		tot.refused_end += r->refused_end;
 		tot.connected += r->connected;
 		if (r->t_ready > 0 && r->t_ready < t0)
 			t0 = r->t_ready;
@@ -452,7 +453,7 @@ run_load(const struct lg_opts *o, struct lg_mix *m)
 	printf("mode=%s hosts=%u connected=%llu batch=%u rate=%.0f seconds=%.2f "
 	    "events=%llu dns_events=%llu batches=%llu heartbeats=%llu "
 	    "events_per_s=%.0f p50_ms=%.2f p99_ms=%.2f p999_ms=%.2f max_ms=%.2f "
-	    "errors=%llu retries=%llu",
+	    "errors=%llu retries=%llu refused_at_end=%llu",
 	    o->idle > 0 ? "idle" : o->keytab ? "kerberos" : "http", o->hosts,
 	    (unsigned long long)tot.connected, o->batch, o->rate, secs,
 	    (unsigned long long)tot.events, (unsigned long long)tot.dns_events,
@@ -461,7 +462,8 @@ run_load(const struct lg_opts *o, struct lg_mix *m)
 	    pct(tot.lat, tot.nlat, 0.50), pct(tot.lat, tot.nlat, 0.99),
 	    pct(tot.lat, tot.nlat, 0.999),
 	    tot.nlat ? tot.lat[tot.nlat - 1] : 0,
-	    (unsigned long long)tot.errors, (unsigned long long)tot.retries);
+	    (unsigned long long)tot.errors, (unsigned long long)tot.retries,
+	    (unsigned long long)tot.refused_end);
 	if (api_url != NULL) {
 		qsort(api.r.lat, api.r.nlat, sizeof(*api.r.lat), cmp_double);
 		printf(" api_lookups=%llu api_errors=%llu api_p50_ms=%.2f "

@@ -254,6 +254,7 @@ int lg_gss_unwrap(struct lg_gss_ctx *ctx, const uint8_t *body, size_t len,
 struct lg_result {
 	uint64_t events, batches, dns_events, heartbeats;
 	uint64_t errors, retries, connected;
+	uint64_t refused_end;	/**< refused with 503 once the run stopped: not sent again */
 	double	*lat;		/**< Ack latencies, ms */
 	size_t	 nlat, caplat;
 	double	 t_ready;	/**< when every host was set up (s) */

@@ -327,6 +327,19 @@ lg_send(struct lg_thr *t, struct lg_host *h)
 	return lg_watch(t, h, true, false);
 }
 
+/* The host is done: its request will not be sent again. */
+static void
+lg_give_up(struct lg_thr *t, struct lg_host *h)
+{
+	lg_close(t, h);
+	h->authing = false;
+	if (!h->settled)
+		lg_settle(t, h, false);
+	h->phase = PH_DONE;
+	t->done++;
+	lg_plain_release(t, h);
+}
+
 /* A failed exchange: close, and re-send after a back-off, or give up. */
 static void
 lg_fail(struct lg_thr *t, struct lg_host *h, const char *why)
@@ -335,18 +348,14 @@ lg_fail(struct lg_thr *t, struct lg_host *h, const char *why)
 	enum lg_phase was = h->phase;
 	double backoff;
 
-	lg_close(t, h);
-	h->authing = false;
 	if (h->attempts >= o->max_retries || t->stopping) {
 		t->res->errors++;
 		log_warn("loadgen", "%s: giving up: %s", h->name, why);
-		if (!h->settled)
-			lg_settle(t, h, false);
-		h->phase = PH_DONE;
-		t->done++;
-		lg_plain_release(t, h);
+		lg_give_up(t, h);
 		return;
 	}
+	lg_close(t, h);
+	h->authing = false;
 	log_debug("loadgen", "%s: retry: %s", h->name, why);
 	t->res->retries++;
 	h->attempts++;
@@ -598,6 +607,14 @@ lg_reply(struct lg_thr *t, struct lg_host *h, int status, const char *text,
 		lg_idle(t, h);
 		return;
 	default:
+		return;
+	}
+	/* Refused (the collector's backpressure) after the run stopped: a
+	 * Windows host would send it again later; the run is over, so it is
+	 * counted apart, not as an error of the collector. */
+	if (status == 503 && t->stopping) {
+		t->res->refused_end++;
+		lg_give_up(t, h);
 		return;
 	}
 	snprintf(why, sizeof(why), "HTTP %d", status);

@@ -51,7 +51,7 @@ start_daemon() {	# name args...
 	mkdir -p "$tmp/$name/data" "$tmp/subs"
 	cat >"$tmp/$name/conf.xml" <<EOF
 <collectord><allow-root>true</allow-root>
-<limits><max-connections-per-ip>1000</max-connections-per-ip></limits></collectord>
+<limits><max-connections-per-ip>1000</max-connections-per-ip></limits>${extra_conf:-}</collectord>
 EOF
 	"$daemon" --foreground --config "$tmp/$name/conf.xml" \
 	    --listen "127.0.0.1:$port" --api-listen "127.0.0.1:$api" \
@@ -129,6 +129,25 @@ code=$(curl -s -o "$tmp/wpad.json" -w '%{http_code}' "http://127.0.0.1:$api/api/
 [ "$code" = 200 ] || fail "domain lookup: HTTP $code"
 grep -q '"host_count"' "$tmp/wpad.json" || fail "domain lookup: $(cat "$tmp/wpad.json")"
 echo "ok: DNS index answers for a name of the mix"
+kill "$pid"
+wait "$pid" 2>/dev/null
+pid=
+
+# Backpressure: with index-pending-max 1 the daemon refuses most batches
+# with 503 while the index job (every 200 ms) catches up. Every refusal is
+# accounted for by the generator: re-sent (a retry), or, once the run has
+# stopped, counted in refused_at_end; none is an error.
+extra_conf="<store><index-pending-max>1</index-pending-max></store>"
+start_daemon busy --auth none
+extra_conf=
+r=$("$loadgen" --hosts 20 --batch 100 --duration 3 --data "$data" "$(url)") ||
+	fail "loadgen against a refusing daemon exited with an error: $r"
+[ "$(get "$r" errors)" = 0 ] || fail "refusals counted as errors: $r"
+refused=$(stat_of wef.batches_refused)
+[ "$refused" -gt 0 ] || fail "the daemon refused nothing: $r"
+[ "$refused" = $(( $(get "$r" retries) + $(get "$r" refused_at_end) )) ] ||
+	fail "daemon refused $refused, loadgen counted $(get "$r" retries) retries and $(get "$r" refused_at_end) at the end"
+echo "ok: $refused refusals: $(get "$r" retries) re-sent, $(get "$r" refused_at_end) after the end"
 kill "$pid"
 wait "$pid" 2>/dev/null
 pid=
