@@ -31,8 +31,11 @@ struct store;
 
 #define INDEXER_INTERVAL_MS	200
 /* Observations per index transaction: bounds one job's time on the writer
- * after a backlog (a restart, a burst above what the index keeps up with). */
+ * after a backlog (a restart, a burst above what the index keeps up with).
+ * A larger backlog takes a quarter of it per job, up to INDEXER_JOB_BIG
+ * (indexer_job_size()). */
 #define INDEXER_JOB_MAX		5000
+#define INDEXER_JOB_BIG		25000
 /* DNS queries waiting (about 500 bytes each in memory) past which new
  * batches are refused with 503 until the index catches up. */
 #define INDEXER_PENDING_MAX	100000
@@ -86,6 +89,9 @@ bool indexer_full(struct indexer *ix);
 void indexer_set_pending_max(struct indexer *ix, uint64_t max);
 /** That bound. Any thread. */
 uint64_t indexer_pending_max(struct indexer *ix);
+
+/** How many of n waiting observations one index job takes. */
+size_t indexer_job_size(size_t n);
 
 /** Index everything waiting now, from any thread but the writer's. */
 int indexer_flush(struct indexer *ix);

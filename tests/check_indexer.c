@@ -234,6 +234,20 @@ pairs(struct store *st)
 	return n;
 }
 
+/* A job takes at most INDEXER_JOB_MAX of a small backlog, a quarter of a
+ * large one, never more than INDEXER_JOB_BIG, never more than waits. */
+START_TEST(test_job_size)
+{
+	ck_assert_uint_eq(indexer_job_size(0), 0);
+	ck_assert_uint_eq(indexer_job_size(100), 100);
+	ck_assert_uint_eq(indexer_job_size(INDEXER_JOB_MAX), INDEXER_JOB_MAX);
+	ck_assert_uint_eq(indexer_job_size(4 * INDEXER_JOB_MAX), INDEXER_JOB_MAX);
+	ck_assert_uint_eq(indexer_job_size(40000), 10000);
+	ck_assert_uint_eq(indexer_job_size(100000), INDEXER_JOB_BIG);
+	ck_assert_uint_eq(indexer_job_size(1000000), INDEXER_JOB_BIG);
+}
+END_TEST
+
 START_TEST(test_same_as_inline)
 {
 	struct lolbas *lb = load_lolbas();
@@ -320,6 +334,7 @@ main(void)
 	TCase *tc = tcase_create("indexer");
 
 	tcase_set_timeout(tc, 240);
+	tcase_add_test(tc, test_job_size);
 	tcase_add_test(tc, test_same_as_inline);
 	tcase_add_test(tc, test_recovered_after_restart);
 	suite_add_tcase(s, tc);
