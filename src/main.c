@@ -33,6 +33,7 @@
 #include "soap.h"
 #include "store.h"
 #include "subscription.h"
+#include "timeparse.h"
 #include "wsman.h"
 
 #define DEFAULT_CONFIG	SYSCONFDIR "/collectord/collectord.xml"
@@ -485,12 +486,9 @@ main(int argc, char **argv)
 		struct timespec tick = { 1, 0 };
 		int sig = sigtimedwait(&sigs, NULL, &tick);
 		if (sig < 0) {
-			/* Once a second: spool pruning, index retention. */
-			struct timespec now;
-			clock_gettime(CLOCK_REALTIME, &now);
-			/* No lock: only this thread replaces ms.outs. */
-			maint_tick(st, ms.outs, conf,
-			    (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000);
+			/* Once a second: spool pruning, index retention.
+			 * No lock: only this thread replaces ms.outs. */
+			maint_tick(st, ms.outs, conf, timeparse_now_ms());
 			continue;
 		}
 		if (sig == SIGHUP) {
